@@ -1,0 +1,39 @@
+# The few commands a newcomer needs. `make run` starts the hub; `make test` runs every test.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PYTHON ?= python3
+PORT   ?= 8000
+export PORT
+
+.PHONY: install run test bench lint format clean
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: install
+	$(PY) manage.py run_hub --port $(PORT)
+
+test: install
+	$(PY) manage.py makemigrations --check --dry-run --settings=digitalpost.settings.test
+	$(PY) -m pytest -n $${PYTEST_WORKERS:-2} $(PYTEST_ARGS)
+
+bench: install
+	$(PY) bench/run.py
+
+lint: install
+	$(PY) -m ruff check .
+
+format: install
+	$(PY) -m ruff format .
+
+clean:
+	rm -rf var/ $(VENV) node_modules

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ContactStructureConfig(AppConfig):
+    name = "contactstructure"
+    verbose_name = "Contact structure"

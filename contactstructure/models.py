@@ -1,0 +1,144 @@
+"""Kontaktstruktur: how citizens and companies find the right place to write to an authority.
+
+Contact groups form a tree with short info texts; contact points are the leaves people write
+to. A contact point carries search keywords, KLE codes, up to two free-text fields the writer
+must fill, its own (lower) size limits, and the recipient system its mail is routed to.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from rights.models import Organisation
+
+#: A citizen or company may send at most 10 MB; a contact point may lower that.
+CITIZEN_MAX_BYTES = 10 * 1024 * 1024
+CITIZEN_MAX_ATTACHMENTS = 10
+
+
+class ContactGroup(models.Model):
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="contact_groups"
+    )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    label = models.CharField(_("label"), max_length=200)
+    info_text = models.TextField(_("info text"), blank=True)
+    position = models.PositiveIntegerField(default=0)
+    is_visible = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "label"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "parent", "label"], name="contactgroup_label_unique"
+            ),
+            models.CheckConstraint(
+                condition=~Q(parent=models.F("id")), name="contactgroup_not_own_parent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ContactPoint(models.Model):
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="contact_points"
+    )
+    group = models.ForeignKey(
+        ContactGroup,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contact_points",
+    )
+    # The MeMo ContactPoint/contactPointID senders use to address it.
+    contact_point_id = models.CharField(max_length=64)
+    label = models.CharField(_("label"), max_length=200)
+    info_text = models.TextField(_("info text"), blank=True)
+    keywords = models.JSONField(default=list, blank=True)
+    kle_codes = models.JSONField(default=list, blank=True)
+    # Up to two free-text fields the writer fills in (e.g. "Case number").
+    field1_label = models.CharField(max_length=100, blank=True)
+    field1_required = models.BooleanField(default=False)
+    field2_label = models.CharField(max_length=100, blank=True)
+    field2_required = models.BooleanField(default=False)
+    max_size_bytes = models.PositiveIntegerField(default=CITIZEN_MAX_BYTES)
+    max_attachments = models.PositiveSmallIntegerField(default=CITIZEN_MAX_ATTACHMENTS)
+    recipient_system = models.ForeignKey(
+        "adminaccess.System",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contact_points",
+    )
+    is_active = models.BooleanField(default=True)
+    is_visible = models.BooleanField(default=True)
+    # The stable part of the deep link the hub generates for this point.
+    deep_link_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["label"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "contact_point_id"],
+                name="contactpoint_id_unique_in_organisation",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_size_bytes__gte=1, max_size_bytes__lte=CITIZEN_MAX_BYTES),
+                name="contactpoint_size_within_citizen_limit",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_attachments__lte=CITIZEN_MAX_ATTACHMENTS),
+                name="contactpoint_attachments_within_limit",
+            ),
+            # A required field must have a label to show the writer.
+            models.CheckConstraint(
+                condition=Q(field1_required=False) | ~Q(field1_label=""),
+                name="contactpoint_field1_labelled",
+            ),
+            models.CheckConstraint(
+                condition=Q(field2_required=False) | ~Q(field2_label=""),
+                name="contactpoint_field2_labelled",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class RoutingRule(models.Model):
+    """Routes mail for a contact point to another recipient system by KLE code or content.
+
+    Rules are tried by ascending priority; the first that matches wins, else the contact
+    point's own recipient system, else the organisation's default recipient system.
+    """
+
+    contact_point = models.ForeignKey(
+        ContactPoint, on_delete=models.CASCADE, related_name="routing_rules"
+    )
+    priority = models.PositiveSmallIntegerField(default=100)
+    # A KLE code prefix such as "27.24" matches "27.24.00".
+    kle_prefix = models.CharField(max_length=20, blank=True)
+    # Or a MeMo AdditionalContentData key/value pair.
+    content_key = models.CharField(max_length=100, blank=True)
+    content_value = models.CharField(max_length=200, blank=True)
+    recipient_system = models.ForeignKey(
+        "adminaccess.System", on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["priority", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kle_prefix="") | ~Q(content_key=""), name="routingrule_has_a_condition"
+            ),
+        ]

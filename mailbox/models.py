@@ -1,0 +1,606 @@
+"""Mailboxes, messages and the path of one message through the hub.
+
+A :class:`Message` is one MeMo letter to one recipient: its header fields that matter for
+querying, the stored MeMo, its state and value date. Where it sits in a mailbox, and whether
+it has been read there, is a :class:`MailboxItem`, because the same letter can appear in two
+mailboxes (the citizen's Sent folder and, for authority mail, the recipient's Inbox).
+
+Delivery work is a :class:`Delivery` row written in the same transaction as the message (the
+transactional outbox): the database, not the broker, is the record of what is owed to whom.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from rights.models import Organisation, Person, User
+
+
+class Mailbox(models.Model):
+    """A Digital Post mailbox. Exactly one owner: a person, or an organisation."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "ACTIVE", _("Active")
+        CLOSED = "CLOSED", _("Closed")
+
+    owner_person = models.OneToOneField(
+        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="mailbox"
+    )
+    owner_organisation = models.OneToOneField(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="mailbox"
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(owner_person__isnull=False) & Q(owner_organisation__isnull=True))
+                | (Q(owner_person__isnull=True) & Q(owner_organisation__isnull=False)),
+                name="mailbox_exactly_one_owner",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="ACTIVE", closed_at__isnull=True)
+                | Q(status="CLOSED", closed_at__isnull=False),
+                name="mailbox_closed_at_matches_status",
+            ),
+        ]
+        verbose_name_plural = "mailboxes"
+
+    def __str__(self) -> str:
+        return f"Mailbox of {self.owner}"
+
+    @property
+    def owner(self) -> Person | Organisation:
+        return self.owner_person or self.owner_organisation
+
+    @property
+    def owner_id_type(self) -> str:
+        return "CPR" if self.owner_person_id else "CVR"
+
+    @property
+    def owner_identifier(self) -> str:
+        return self.owner_person.cpr if self.owner_person_id else self.owner_organisation.cvr
+
+
+class Exemption(models.Model):
+    """Fritagelse: the owner gets no digital mail in this period; letters go to remote print."""
+
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="exemptions")
+    reason = models.CharField(max_length=200)
+    valid_from = models.DateField(default=timezone.localdate)
+    valid_until = models.DateField(null=True, blank=True)
+    print_address = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gte=models.F("valid_from")),
+                name="exemption_period_ordered",
+            ),
+            models.UniqueConstraint(
+                fields=["mailbox"],
+                condition=Q(ended_at__isnull=True),
+                name="exemption_one_open_per_mailbox",
+            ),
+        ]
+
+    def covers(self, day) -> bool:
+        return (
+            self.ended_at is None
+            and self.valid_from <= day
+            and (self.valid_until is None or day <= self.valid_until)
+        )
+
+
+class Folder(models.Model):
+    """A folder in a mailbox: the four standard ones, plus the owner's own."""
+
+    class Kind(models.TextChoices):
+        INBOX = "INBOX", _("Inbox")
+        SENT = "SENT", _("Sent")
+        DRAFTS = "DRAFTS", _("Drafts")
+        BIN = "BIN", _("Bin")
+        CUSTOM = "CUSTOM", _("Own folder")
+
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="folders")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mailbox", "kind"],
+                condition=~Q(kind="CUSTOM"),
+                name="folder_one_of_each_standard_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["mailbox", "name"], name="folder_name_unique_in_mailbox"
+            ),
+        ]
+        ordering = ["kind", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Message(models.Model):
+    """One MeMo letter to one recipient, and where it is on its way."""
+
+    class MessageType(models.TextChoices):
+        DIGITALPOST = "DIGITALPOST", "DIGITALPOST"
+        NEMSMS = "NEMSMS", "NEMSMS"
+
+    class State(models.TextChoices):
+        # Accepted, waiting for its value date (doNotDeliverUntilDate).
+        HELD = "HELD", _("Awaiting value date")
+        # Ready for the delivery engine.
+        ACCEPTED = "ACCEPTED", _("Accepted")
+        DELIVERED = "DELIVERED", _("Delivered")
+        RECALLED = "RECALLED", _("Recalled")
+        # Could not be delivered and no fallback applies; staff see it.
+        FAILED = "FAILED", _("Failed")
+
+    class Channel(models.TextChoices):
+        MAILBOX = "MAILBOX", _("Mailbox")
+        RECIPIENT_SYSTEM = "RECIPIENT_SYSTEM", _("Recipient system")
+        REMOTE_PRINT = "REMOTE_PRINT", _("Remote print")
+        NEMSMS = "NEMSMS", _("NemSMS")
+
+    message_uuid = models.UUIDField()
+    memo_version = models.CharField(max_length=3, choices=[("1.1", "1.1"), ("1.2", "1.2")])
+    message_type = models.CharField(
+        max_length=12, choices=MessageType.choices, default=MessageType.DIGITALPOST
+    )
+    message_id = models.CharField(max_length=256, blank=True)
+    message_code = models.CharField(max_length=256, blank=True)
+    label = models.CharField(max_length=256)
+    notification = models.CharField(max_length=160, blank=True)
+    reply_allowed = models.BooleanField(default=False)
+    reply_by = models.DateTimeField(null=True, blank=True)
+    value_date = models.DateField(null=True, blank=True, help_text="MeMo doNotDeliverUntilDate")
+    mandatory = models.BooleanField(default=False)
+    legal_notification = models.BooleanField(default=False)
+    post_type = models.CharField(max_length=64, blank=True)
+
+    # Who sent it: an organisation through a sender system (API or test portal), or a person
+    # or organisation writing from its mailbox.
+    sender_id_type = models.CharField(max_length=10)
+    sender_id = models.CharField(max_length=64)
+    sender_label = models.CharField(max_length=256, blank=True)
+    sender_organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="sent_messages"
+    )
+    sender_person = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="sent_messages"
+    )
+    sender_system = models.ForeignKey(
+        "adminaccess.System",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="sent_messages",
+    )
+    # Someone writing on the owner's behalf (read-write access), shown to the owner.
+    sent_by_representative = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    recipient_id_type = models.CharField(max_length=10)
+    recipient_id = models.CharField(max_length=64)
+    recipient_label = models.CharField(max_length=256, blank=True)
+    recipient_mailbox = models.ForeignKey(
+        Mailbox, null=True, blank=True, on_delete=models.PROTECT, related_name="received_messages"
+    )
+    recipient_organisation = models.ForeignKey(
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="received_messages",
+    )
+    contact_point = models.ForeignKey(
+        "contactstructure.ContactPoint",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+    )
+    # The recipient system it was routed to (authority mail, or a company with a system).
+    recipient_system = models.ForeignKey(
+        "adminaccess.System",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="routed_messages",
+    )
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    kle_code = models.CharField(max_length=20, blank=True)
+    reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
+    )
+
+    state = models.CharField(max_length=10, choices=State.choices)
+    # The MeMo exactly as received (or as the hub built it), through the storage API.
+    memo_file = models.FileField(upload_to="memo/%Y/%m/%d/", max_length=255)
+    memo_size = models.PositiveBigIntegerField()
+    # Lets a resend of the same message be recognised without reading the stored file.
+    memo_sha256 = models.CharField(max_length=64)
+    transmission_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    recalled_at = models.DateTimeField(null=True, blank=True)
+    recalled_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            # messageUUID makes sending idempotent per sending party.
+            models.UniqueConstraint(
+                fields=["sender_organisation", "message_uuid"],
+                condition=Q(sender_organisation__isnull=False),
+                name="message_uuid_unique_per_sending_organisation",
+            ),
+            models.UniqueConstraint(
+                fields=["sender_person", "message_uuid"],
+                condition=Q(sender_person__isnull=False),
+                name="message_uuid_unique_per_sending_person",
+            ),
+            models.CheckConstraint(
+                condition=Q(sender_organisation__isnull=False) | Q(sender_person__isnull=False),
+                name="message_has_a_sender",
+            ),
+            models.CheckConstraint(
+                condition=~Q(channel="MAILBOX") | Q(recipient_mailbox__isnull=False),
+                name="message_mailbox_channel_has_mailbox",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="HELD") | Q(value_date__isnull=False),
+                name="message_held_only_with_value_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(state="DELIVERED", delivered_at__isnull=False) | ~Q(state="DELIVERED"),
+                name="message_delivered_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(state="RECALLED", recalled_at__isnull=False) | ~Q(state="RECALLED"),
+                name="message_recalled_has_time",
+            ),
+        ]
+        indexes = [
+            # Value-date release finds held messages due on or before today (set-based sweep).
+            models.Index(
+                fields=["value_date"], condition=Q(state="HELD"), name="message_held_by_value_date"
+            ),
+            # Event log and recall screens look messages up by UUID.
+            models.Index(fields=["message_uuid"], name="message_uuid_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.message_uuid})"
+
+
+class MailboxItem(models.Model):
+    """A message as it sits in one mailbox: folder, read state, flag."""
+
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="items")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="mailbox_items")
+    folder = models.ForeignKey(Folder, on_delete=models.PROTECT, related_name="items")
+    # The folder to go back to when restored from the bin.
+    previous_folder = models.ForeignKey(
+        Folder, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    received_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    flagged = models.BooleanField(default=False)
+    # A legal notification records when the recipient first opened it.
+    legal_notification_read_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True, help_text="Emptied from the bin")
+
+    class Meta:
+        constraints = [
+            # Delivering twice must be impossible, not merely unlikely.
+            models.UniqueConstraint(
+                fields=["mailbox", "message"], name="mailboxitem_once_per_mailbox"
+            ),
+        ]
+        indexes = [
+            # The inbox listing: one folder, newest first.
+            models.Index(
+                fields=["mailbox", "folder", "-received_at"], name="mailboxitem_folder_idx"
+            ),
+            # Unread counts per folder.
+            models.Index(
+                fields=["mailbox", "folder"],
+                condition=Q(read_at__isnull=True),
+                name="mailboxitem_unread_idx",
+            ),
+        ]
+
+
+class Document(models.Model):
+    """A MeMo document: the main document, an attachment, or a technical document."""
+
+    class Kind(models.TextChoices):
+        MAIN = "MAIN", _("Main document")
+        ADDITIONAL = "ADDITIONAL", _("Attachment")
+        TECHNICAL = "TECHNICAL", _("Technical document")
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="documents")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    position = models.PositiveSmallIntegerField()
+    document_id = models.CharField(max_length=256, blank=True)
+    label = models.CharField(max_length=256)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "position"], name="document_position_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["message"], condition=Q(kind="MAIN"), name="document_one_main_per_message"
+            ),
+        ]
+
+
+class DocumentFile(models.Model):
+    """One file of a document; the bytes live in storage, not in the database."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="files")
+    position = models.PositiveSmallIntegerField()
+    filename = models.CharField(max_length=255)
+    mime_type = models.CharField(max_length=255)
+    language = models.CharField(max_length=2, blank=True)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    content = models.FileField(upload_to="documents/%Y/%m/%d/", max_length=255)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document", "position"], name="documentfile_position_unique"
+            ),
+        ]
+
+
+class Action(models.Model):
+    """A MeMo action on a document: pay, sign up, book, self-service... with its deadline."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="actions")
+    position = models.PositiveSmallIntegerField()
+    label = models.CharField(max_length=100)
+    action_code = models.CharField(max_length=32)
+    start_at = models.DateTimeField(null=True, blank=True)
+    end_at = models.DateTimeField(null=True, blank=True)
+    url = models.URLField(max_length=256, blank=True)
+    # A calendar reservation (appointment) as read from MeMo; rendered to .ics on demand.
+    reservation = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(url="") | Q(reservation__isnull=True), name="action_url_or_reservation"
+            ),
+        ]
+
+
+class Delivery(models.Model):
+    """The outbox row: what the hub owes for one message, written with the message itself.
+
+    A worker claims a row with a conditional UPDATE on ``state`` and only then does the work,
+    so two workers (or one task run twice) cannot deliver the same message twice.
+    """
+
+    class State(models.TextChoices):
+        HELD = "HELD", _("Waiting for value date")
+        PENDING = "PENDING", _("Pending")
+        IN_PROGRESS = "IN_PROGRESS", _("In progress")
+        # Pull systems: waiting for the recipient system to fetch and send its receipt.
+        READY_FOR_FETCH = "READY_FOR_FETCH", _("Ready for fetch")
+        DONE = "DONE", _("Done")
+        FAILED = "FAILED", _("Failed")
+        CANCELLED = "CANCELLED", _("Cancelled")
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="delivery")
+    channel = models.CharField(max_length=20, choices=Message.Channel.choices)
+    state = models.CharField(max_length=16, choices=State.choices)
+    due_at = models.DateTimeField(default=timezone.now)
+    recipient_system = models.ForeignKey(
+        "adminaccess.System",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="deliveries",
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        indexes = [
+            # The delivery sweep: pending work that is due. Kept small by the condition.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(state="PENDING"),
+                name="delivery_pending_due_idx",
+            ),
+            # Pull: what a recipient system may fetch, oldest first.
+            models.Index(
+                fields=["recipient_system", "created_at"],
+                condition=Q(state="READY_FOR_FETCH"),
+                name="delivery_ready_for_fetch_idx",
+            ),
+            # The sweep that recovers rows a dead worker left claimed.
+            models.Index(
+                fields=["claimed_at"], condition=Q(state="IN_PROGRESS"), name="delivery_stuck_idx"
+            ),
+        ]
+
+
+class DeliveryAttempt(models.Model):
+    """One try at delivering: push POST, mailbox insert, print export."""
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "SUCCESS", _("Success")
+        TEMPORARY_FAILURE = "TEMPORARY_FAILURE", _("Temporary failure")
+        PERMANENT_FAILURE = "PERMANENT_FAILURE", _("Permanent failure")
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_rows")
+    recipient_system = models.ForeignKey(
+        "adminaccess.System",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="delivery_attempts",
+    )
+    attempted_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The seven-day rule asks: did this system receive anything since ...?
+            models.Index(
+                fields=["recipient_system", "outcome", "-attempted_at"], name="attempt_system_idx"
+            ),
+        ]
+
+
+class Receipt(models.Model):
+    """A receipt for a sender system: technical (on receipt), business (from the recipient)
+    or the result of a batch. Senders read them from their receipt queue."""
+
+    class Kind(models.TextChoices):
+        TECHNICAL = "TECHNICAL", _("Technical receipt")
+        BUSINESS = "BUSINESS", _("Business receipt")
+        BATCH = "BATCH", _("Batch result")
+
+    class Status(models.TextChoices):
+        NOT_ALLOWED = "NOT_ALLOWED", "NOT_ALLOWED"
+        INVALID = "INVALID", "INVALID"
+        RECEIVED = "RECEIVED", "RECEIVED"
+        COMPLETED = "COMPLETED", "COMPLETED"
+
+    receipt_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    sender_system = models.ForeignKey(
+        "adminaccess.System",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="receipts",
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="receipts"
+    )
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="receipts"
+    )
+    message_uuid = models.UUIDField(null=True, blank=True)
+    transmission_id = models.UUIDField(default=uuid.uuid4)
+    status = models.CharField(max_length=12, choices=Status.choices)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # In the sender's queue until fetched with delete=true.
+    in_queue = models.BooleanField(default=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["sender_system", "created_at"],
+                condition=Q(in_queue=True),
+                name="receipt_queue_idx",
+            ),
+        ]
+
+
+class Notification(models.Model):
+    """A notification about new mail: e-mail, SMS, or the NemSMS message itself."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "EMAIL", _("E-mail")
+        SMS = "SMS", _("SMS")
+        NEMSMS = "NEMSMS", _("NemSMS")
+
+    class State(models.TextChoices):
+        PENDING = "PENDING", _("Pending")
+        SENT = "SENT", _("Sent")
+        FAILED = "FAILED", _("Failed")
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="notifications")
+    person = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    address = models.CharField(max_length=254)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "channel", "address"],
+                name="notification_once_per_channel_and_address",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=Q(state="PENDING"), name="notification_pending_idx"
+            ),
+        ]
+
+
+class PrintJob(models.Model):
+    """A letter for remote print (fjernprint): rendered to PDF, exported in batches."""
+
+    class State(models.TextChoices):
+        PENDING = "PENDING", _("Pending")
+        RENDERED = "RENDERED", _("Rendered")
+        EXPORTED = "EXPORTED", _("Handed to print provider")
+        FAILED = "FAILED", _("Failed")
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="print_job")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    address = models.TextField()
+    pdf = models.FileField(upload_to="print/%Y/%m/%d/", blank=True, max_length=255)
+    # Documents that could not be printed (e.g. a spreadsheet): reported, never dropped silently.
+    problems = models.JSONField(default=list, blank=True)
+    batch = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    exported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=Q(state="RENDERED"), name="printjob_to_export_idx"
+            ),
+        ]
