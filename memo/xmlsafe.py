@@ -1,10 +1,12 @@
 """Reading untrusted bytes into an lxml tree without letting them cost us.
 
 The hub reads XML from the internet. Before libxml2 sees a byte we refuse what MeMo never
-needs: documents over the size limit, any DOCTYPE (so no entity tricks, billion laughs or
-XXE can start), and encodings other than UTF-8. The parser itself is configured to resolve
-no entities, load no DTD and touch no network, as a second line of defence. libxml2 caps
-nesting depth (256 levels, far above MeMo's) and we translate its refusal into our own code.
+needs: documents over the size limit, documents with more markup than any message has (so
+a few megabytes of ``<a/>`` cannot cost gigabytes of tree), any DOCTYPE (so no entity
+tricks, billion laughs or XXE can start), and encodings other than UTF-8. The parser itself
+is configured to resolve no entities, load no DTD and touch no network, as a second line of
+defence. libxml2 caps nesting depth (256 levels, far above MeMo's) and we translate its
+refusal into our own code.
 """
 
 from __future__ import annotations
@@ -24,6 +26,14 @@ DEFAULT_MAX_BYTES = 140 * 1024 * 1024
 # is one such node. huge_tree also raises libxml2's depth cap (256 -> 2048), so we turn it
 # on only where the size makes it necessary.
 _HUGE_TREE_FROM = 9 * 1024 * 1024
+
+#: libxml2 spends 100-350 bytes per element, attribute or comment, so markup is what makes a
+#: tree outgrow its document (8 MB of ``<a/>`` become a 256 MB tree). A MeMo message has a
+#: few hundred elements (the official full example: 260) and a handful of attributes, so we
+#: cap the count of ``<`` (elements, comments, PIs, CDATA) and of ``=`` (attributes and
+#: namespace declarations, plus the odd one in text), keeping any tree to tens of MB.
+MAX_MARKUP = 50_000
+MAX_ASSIGNMENTS = 50_000
 
 _BOM = b"\xef\xbb\xbf"
 _XML_DECL = re.compile(rb"<\?xml\s[^>]*?\?>")
@@ -51,11 +61,12 @@ def check_prolog(data: bytes) -> bytes:
     """Refuse non-UTF-8 encodings and DOCTYPEs; return the data without a UTF-8 BOM."""
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or data[:4] in (
-        b"\x00<\x00?",
-        b"<\x00?\x00",
-    ):
-        raise MemoParseError("xml.encoding-unsupported", "MeMo documents must be UTF-8, not UTF-16.")
+    # A NUL byte is never legal XML, so one among the first four means UTF-16 or UTF-32, with
+    # or without a byte order mark.
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4]:
+        raise MemoParseError(
+            "xml.encoding-unsupported", "MeMo documents must be UTF-8, not UTF-16 or UTF-32."
+        )
     pos = 0
     decl = _XML_DECL.match(data)
     if decl:
@@ -92,14 +103,27 @@ def parse_tree(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Ele
             "xml.too-large",
             f"The document is {len(data)} bytes; the limit is {max_bytes} bytes.",
         )
-    if not data.strip():
-        raise MemoParseError("xml.empty", "The document is empty.")
     data = check_prolog(bytes(data))
-    parser = _PARSERS[len(data) >= _HUGE_TREE_FROM]
+    # isspace() stops at the first other byte; strip() would copy a large document.
+    if not data or data.isspace():
+        raise MemoParseError("xml.empty", "The document is empty.")
+    if data.count(b"<") > MAX_MARKUP:
+        raise MemoParseError(
+            "xml.too-many-nodes",
+            f"The document has more than {MAX_MARKUP} elements, comments or other markup; "
+            "no MeMo message needs that many.",
+        )
+    if data.count(b"=") > MAX_ASSIGNMENTS:
+        raise MemoParseError(
+            "xml.too-many-nodes",
+            f"The document has more than {MAX_ASSIGNMENTS} attributes; "
+            "no MeMo message needs that many.",
+        )
+    huge = len(data) >= _HUGE_TREE_FROM
     try:
-        root = etree.fromstring(data, parser)
+        root = etree.fromstring(data, _PARSERS[huge])
     except etree.XMLSyntaxError as exc:
-        raise _translate(exc) from None
+        raise _translate(exc, data, huge) from None
     if root is None:
         raise MemoParseError("xml.empty", "The document has no root element.")
     if root.getroottree().docinfo.doctype:
@@ -112,7 +136,7 @@ def parse_tree(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Ele
     return root
 
 
-def _translate(exc: etree.XMLSyntaxError) -> MemoParseError:
+def _translate(exc: etree.XMLSyntaxError, data: bytes, huge: bool) -> MemoParseError:
     text = str(exc)
     line = getattr(exc, "lineno", None)
     where = f" (line {line})" if line else ""
@@ -121,10 +145,44 @@ def _translate(exc: etree.XMLSyntaxError) -> MemoParseError:
         return MemoParseError("xml.too-deep", f"The document is nested too deeply{where}.")
     if "huge" in lowered:
         return MemoParseError("xml.too-large", f"A text node or name is too large{where}.")
+    if "entity" in lowered:
+        # Cut off inside "&amp;" is a truncation; any other entity trouble is an entity.
+        tail = data[data.rfind(b"&") :]
+        if len(tail) <= 64 and b"<" not in tail and _ends_early(data, huge):
+            return MemoParseError("xml.truncated", f"The document ends before it is complete{where}.")
+        return MemoParseError("xml.entity-forbidden", f"Entity references are not allowed{where}.")
+    if _ends_early(data, huge):
+        return MemoParseError("xml.truncated", f"The document ends before it is complete{where}.")
     if "encoding" in lowered or "utf-8" in lowered or "bytes:" in lowered:
         return MemoParseError("xml.encoding-invalid", f"The document is not valid UTF-8{where}: {text}")
-    if "entity" in lowered:
-        return MemoParseError("xml.entity-forbidden", f"Entity references are not allowed{where}.")
     if "premature end" in lowered or "end of data" in lowered or "not properly terminated" in lowered:
         return MemoParseError("xml.truncated", f"The document ends before it is complete{where}.")
     return MemoParseError("xml.malformed", f"The document is not well-formed XML: {text}")
+
+
+def _ends_early(data: bytes, huge: bool) -> bool:
+    """Whether ``data`` breaks off inside an otherwise well-formed document.
+
+    libxml2 words a cut-off document a dozen ways ("Couldn't find end of Start Tag",
+    "AttValue: ' expected", ...), often the same ways as real syntax errors. Its push parser
+    settles it: fed the bytes, it processes every construct it can see the end of and waits
+    at one that could still go on. So if feeding logs no error and only closing fails, the
+    input was cut short. Feeding raises only for fatal errors; the others (an undeclared
+    prefix or entity) are merely logged, so we read the thread's error log, which we clear
+    first. Only reached for input already refused: the second parse costs good mail nothing.
+    """
+    feeder = _parser(huge)
+    etree.clear_error_log()
+    try:
+        feeder.feed(data)
+    except etree.XMLSyntaxError:
+        return False
+    # An lxml exception carries a snapshot of the thread's error log; that is the public way
+    # to read it.
+    if any(entry.level >= etree.ErrorLevels.ERROR for entry in etree.LxmlError("").error_log):
+        return False
+    try:
+        feeder.close()
+    except etree.XMLSyntaxError:
+        return True
+    return False
