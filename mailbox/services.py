@@ -1,10 +1,16 @@
-"""Writes for mailboxes."""
+"""Writes for mailboxes and the messages in them."""
 
 from __future__ import annotations
 
-from mailbox.models import Folder, Mailbox
+import hashlib
+from datetime import UTC
 
+from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils import timezone
+
+from mailbox.models import Action, Document, DocumentFile, Folder, Mailbox, MailboxItem, Message
+from memo import model as memo_model
 
 STANDARD_FOLDERS = (Folder.Kind.INBOX, Folder.Kind.SENT, Folder.Kind.DRAFTS, Folder.Kind.BIN)
 
@@ -15,7 +21,143 @@ def mailbox_create(*, person=None, organisation=None) -> Mailbox:
     if (person is None) == (organisation is None):
         raise ValueError("A mailbox has exactly one owner: a person or an organisation.")
     mailbox = Mailbox.objects.create(owner_person=person, owner_organisation=organisation)
-    Folder.objects.bulk_create(
-        Folder(mailbox=mailbox, kind=kind, name=kind.value) for kind in STANDARD_FOLDERS
-    )
+    Folder.objects.bulk_create(Folder(mailbox=mailbox, kind=kind, name=kind.value) for kind in STANDARD_FOLDERS)
     return mailbox
+
+
+def _aware(value):
+    if value is not None and timezone.is_naive(value):
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+@transaction.atomic
+def message_store(
+    *,
+    memo: memo_model.Message,
+    memo_bytes: bytes,
+    channel: str,
+    state: str,
+    sender_organisation=None,
+    sender_person=None,
+    sender_system=None,
+    recipient_mailbox=None,
+    recipient_organisation=None,
+    recipient_system=None,
+    contact_point=None,
+) -> Message:
+    """Persist a parsed MeMo: the message row, its documents, files (to storage) and actions.
+
+    The caller has validated and authorised the message and resolved its recipient; this
+    only records it. Runs in the caller's transaction, so a failure stores nothing.
+    """
+    header = memo.header
+    kle = header.content_data.kle_data.subject_key if header.content_data and header.content_data.kle_data else ""
+    message = Message(
+        message_uuid=header.message_uuid,
+        memo_version=memo.memo_version,
+        message_type=str(header.message_type),
+        message_id=header.message_id or "",
+        message_code=header.message_code or "",
+        label=header.label,
+        notification=header.notification or "",
+        reply_allowed=bool(header.reply),
+        reply_by=_aware(header.reply_by_datetime),
+        value_date=header.do_not_deliver_until_date,
+        mandatory=bool(header.mandatory),
+        legal_notification=bool(header.legal_notification),
+        post_type=header.post_type or "",
+        sender_id_type=header.sender.id_type,
+        sender_id=header.sender.sender_id,
+        sender_label=header.sender.label or "",
+        sender_organisation=sender_organisation,
+        sender_person=sender_person,
+        sender_system=sender_system,
+        recipient_id_type=header.recipient.id_type,
+        recipient_id=header.recipient.recipient_id,
+        recipient_label=header.recipient.label or "",
+        recipient_mailbox=recipient_mailbox,
+        recipient_organisation=recipient_organisation,
+        recipient_system=recipient_system,
+        contact_point=contact_point,
+        channel=channel,
+        kle_code=kle,
+        state=state,
+        memo_size=len(memo_bytes),
+        memo_sha256=hashlib.sha256(memo_bytes).hexdigest(),
+    )
+    message.memo_file.save(f"{header.message_uuid}.xml", ContentFile(memo_bytes), save=False)
+    message.save()
+    if memo.body is not None:
+        _store_documents(message, memo.body)
+    return message
+
+
+def _store_documents(message: Message, body: memo_model.MessageBody) -> None:
+    documents = [(Document.Kind.MAIN, body.main_document)]
+    documents += [(Document.Kind.ADDITIONAL, d) for d in body.additional_documents]
+    documents += [(Document.Kind.TECHNICAL, d) for d in body.technical_documents]
+    for position, (kind, source) in enumerate(documents):
+        document = Document.objects.create(
+            message=message,
+            kind=kind,
+            position=position,
+            document_id=source.document_id or "",
+            label=source.label or (source.files[0].filename if source.files else ""),
+        )
+        for file_position, source_file in enumerate(source.files):
+            data = source_file.data
+            stored = DocumentFile(
+                document=document,
+                position=file_position,
+                filename=source_file.filename,
+                mime_type=source_file.encoding_format,
+                language=source_file.language or "",
+                size=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+            )
+            stored.content.save(source_file.filename, ContentFile(data), save=False)
+            stored.save()
+        Action.objects.bulk_create(
+            _action(document, position, action) for position, action in enumerate(getattr(source, "actions", []))
+        )
+
+
+def _action(document: Document, position: int, action: memo_model.Action) -> Action:
+    reservation = None
+    if action.reservation is not None:
+        r = action.reservation
+        reservation = {
+            "description": r.description,
+            "uuid": str(r.reservation_uuid),
+            "abstract": r.abstract,
+            "location": r.location,
+            "start": _aware(r.start_datetime).isoformat(),
+            "end": _aware(r.end_datetime).isoformat(),
+            "organizer_mail": r.organizer_mail or "",
+            "organizer_name": r.organizer_name or "",
+        }
+    return Action(
+        document=document,
+        position=position,
+        label=action.label,
+        action_code=action.action_code,
+        start_at=_aware(action.start_datetime),
+        end_at=_aware(action.end_datetime),
+        url=action.entry_point.url if action.entry_point else "",
+        reservation=reservation,
+    )
+
+
+def message_deliver_to_mailbox(*, message: Message, at=None) -> MailboxItem:
+    """Put a message in its recipient's inbox. Delivering twice leaves one item."""
+    at = at or timezone.now()
+    inbox = Folder.objects.get(mailbox=message.recipient_mailbox, kind=Folder.Kind.INBOX)
+    with transaction.atomic():
+        item, _ = MailboxItem.objects.get_or_create(
+            mailbox=message.recipient_mailbox, message=message, defaults={"folder": inbox, "received_at": at}
+        )
+        Message.objects.filter(pk=message.pk).exclude(state=Message.State.DELIVERED).update(
+            state=Message.State.DELIVERED, delivered_at=at
+        )
+    return item
