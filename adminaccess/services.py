@@ -14,6 +14,8 @@ from django.utils import timezone
 from adminaccess.models import Event, System
 from rights.models import Organisation
 
+#: A token chosen by the caller (the demo seed) must still be hard to guess.
+MIN_TOKEN_LENGTH = 32
 #: Visible start of a token, so staff and logs can tell tokens apart without seeing them.
 TOKEN_PREFIX_LENGTH = 8
 
@@ -62,6 +64,8 @@ def system_create(
     if token is None:
         token, prefix, token_hash = _new_token()
     else:
+        if len(token) < MIN_TOKEN_LENGTH:
+            raise ValidationError({"token": f"An API token must be at least {MIN_TOKEN_LENGTH} characters."})
         prefix, token_hash = token[:TOKEN_PREFIX_LENGTH], _hash_token(token)
     system = System.objects.create(
         system_id=system_id or uuid.uuid4(),
@@ -81,6 +85,7 @@ def system_create(
     return system, token
 
 
+@transaction.atomic
 def system_rotate_token(*, system: System, actor_user=None) -> str:
     """Issue a new token; the old one stops working at once."""
     token, prefix, token_hash = _new_token()

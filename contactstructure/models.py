@@ -39,6 +39,12 @@ class ContactGroup(models.Model):
             models.UniqueConstraint(
                 fields=["organisation", "parent", "label"], name="contactgroup_label_unique"
             ),
+            # NULL parents never collide in a unique index, so top-level groups need their own.
+            models.UniqueConstraint(
+                fields=["organisation", "label"],
+                condition=Q(parent__isnull=True),
+                name="contactgroup_top_level_label_unique",
+            ),
             models.CheckConstraint(
                 condition=~Q(parent=models.F("id")), name="contactgroup_not_own_parent"
             ),

@@ -44,7 +44,7 @@ class Organisation(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(cvr__regex=r"^[0-9]{8}$"), name="organisation_cvr_8_digits"
+                condition=Q(cvr__regex=r"^[0-9]{8}\Z"), name="organisation_cvr_8_digits"
             ),
             models.CheckConstraint(
                 condition=Q(kind__in=["AUTHORITY", "COMPANY"]), name="organisation_kind_valid"
@@ -90,10 +90,10 @@ class Person(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(cpr__regex=r"^[0-9]{10}$"), name="person_cpr_10_digits"
+                condition=Q(cpr__regex=r"^[0-9]{10}\Z"), name="person_cpr_10_digits"
             ),
             models.CheckConstraint(
-                condition=Q(nemsms_mobile="") | Q(nemsms_mobile__regex=r"^\+?[0-9]{8,15}$"),
+                condition=Q(nemsms_mobile="") | Q(nemsms_mobile__regex=r"^\+?[0-9]{8,15}\Z"),
                 name="person_nemsms_mobile_format",
             ),
         ]

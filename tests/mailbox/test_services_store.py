@@ -42,17 +42,34 @@ def stored(db, authority, citizen):
     ]
     start = datetime(2030, 2, 1, 9, 0, tzinfo=UTC)
     actions = [
-        m.Action(label="Betal", action_code="BETALING", end_datetime=start,
-                 entry_point=m.EntryPoint(url="https://pay.example.dk/x")),
-        m.Action(label="Book", action_code="AFTALE", reservation=m.Reservation(
-            description="Møde", reservation_uuid=uuid.uuid4(), abstract="Møde", location="Rådhuset",
-            start_datetime=start, end_datetime=start.replace(hour=10))),
+        m.Action(
+            label="Betal",
+            action_code="BETALING",
+            end_datetime=start,
+            entry_point=m.EntryPoint(url="https://pay.example.dk/x"),
+        ),
+        m.Action(
+            label="Book",
+            action_code="AFTALE",
+            reservation=m.Reservation(
+                description="Møde",
+                reservation_uuid=uuid.uuid4(),
+                abstract="Møde",
+                location="Rådhuset",
+                start_datetime=start,
+                end_datetime=start.replace(hour=10),
+            ),
+        ),
     ]
     memo = _letter(authority, citizen, files=files, actions=actions)
     data = serialize(memo)
     message = message_store(
-        memo=memo, memo_bytes=data, channel=Message.Channel.MAILBOX, state=Message.State.ACCEPTED,
-        sender_organisation=authority, recipient_mailbox=citizen.mailbox,
+        memo=memo,
+        memo_bytes=data,
+        channel=Message.Channel.MAILBOX,
+        state=Message.State.ACCEPTED,
+        sender_organisation=authority,
+        recipient_mailbox=citizen.mailbox,
     )
     return message, memo, data
 
@@ -61,7 +78,11 @@ def test_it_records_the_header_fields_that_matter_for_querying(stored, authority
     message, memo, data = stored
     message.refresh_from_db()
     assert message.message_uuid == memo.header.message_uuid
-    assert (message.sender_id_type, message.sender_id, message.sender_label) == ("CVR", authority.cvr, authority.name)
+    assert (message.sender_id_type, message.sender_id, message.sender_label) == (
+        "CVR",
+        authority.cvr,
+        authority.name,
+    )
     assert (message.recipient_id_type, message.recipient_id) == ("CPR", citizen.cpr)
     assert message.reply_allowed is True
     assert message.reply_by == datetime(2030, 1, 2, 12, 0, tzinfo=UTC)
