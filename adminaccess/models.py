@@ -38,9 +38,7 @@ class System(models.Model):
     name = models.CharField(max_length=200)
     protocol = models.CharField(max_length=10, choices=Protocol.choices, blank=True)
     endpoint = models.URLField(max_length=500, blank=True)
-    memo_version = models.CharField(
-        max_length=3, choices=[("1.1", "1.1"), ("1.2", "1.2")], default="1.2"
-    )
+    memo_version = models.CharField(max_length=3, choices=[("1.1", "1.1"), ("1.2", "1.2")], default="1.2")
     is_default = models.BooleanField(default=False)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
     technical_contact_email = models.EmailField(blank=True)
@@ -212,9 +210,7 @@ class Event(models.Model):
         "mailbox.Mailbox", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
     )
     # Who did it: a staff member, a person (owner or representative), or a system.
-    actor_user = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    actor_user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     actor_person = models.ForeignKey(
         Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

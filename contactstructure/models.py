@@ -22,9 +22,7 @@ CITIZEN_MAX_ATTACHMENTS = 10
 
 
 class ContactGroup(models.Model):
-    organisation = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, related_name="contact_groups"
-    )
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="contact_groups")
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
     )
@@ -45,9 +43,7 @@ class ContactGroup(models.Model):
                 condition=Q(parent__isnull=True),
                 name="contactgroup_top_level_label_unique",
             ),
-            models.CheckConstraint(
-                condition=~Q(parent=models.F("id")), name="contactgroup_not_own_parent"
-            ),
+            models.CheckConstraint(condition=~Q(parent=models.F("id")), name="contactgroup_not_own_parent"),
         ]
 
     def __str__(self) -> str:
@@ -55,9 +51,7 @@ class ContactGroup(models.Model):
 
 
 class ContactPoint(models.Model):
-    organisation = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, related_name="contact_points"
-    )
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="contact_points")
     group = models.ForeignKey(
         ContactGroup,
         null=True,
@@ -128,18 +122,14 @@ class RoutingRule(models.Model):
     point's own recipient system, else the organisation's default recipient system.
     """
 
-    contact_point = models.ForeignKey(
-        ContactPoint, on_delete=models.CASCADE, related_name="routing_rules"
-    )
+    contact_point = models.ForeignKey(ContactPoint, on_delete=models.CASCADE, related_name="routing_rules")
     priority = models.PositiveSmallIntegerField(default=100)
     # A KLE code prefix such as "27.24" matches "27.24.00".
     kle_prefix = models.CharField(max_length=20, blank=True)
     # Or a MeMo AdditionalContentData key/value pair.
     content_key = models.CharField(max_length=100, blank=True)
     content_value = models.CharField(max_length=200, blank=True)
-    recipient_system = models.ForeignKey(
-        "adminaccess.System", on_delete=models.CASCADE, related_name="+"
-    )
+    recipient_system = models.ForeignKey("adminaccess.System", on_delete=models.CASCADE, related_name="+")
 
     class Meta:
         ordering = ["priority", "id"]

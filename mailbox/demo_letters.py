@@ -16,9 +16,18 @@ from memo.writer import serialize
 
 
 def _letter(
-    *, authority, recipient_id: str, recipient_type: str, label: str, files: list[m.File],
-    actions: list[m.Action] = (), reply: bool = False, reply_by: datetime | None = None,
-    legal: bool = False, mandatory: bool = False, value_date=None,
+    *,
+    authority,
+    recipient_id: str,
+    recipient_type: str,
+    label: str,
+    files: list[m.File],
+    actions: list[m.Action] = (),
+    reply: bool = False,
+    reply_by: datetime | None = None,
+    legal: bool = False,
+    mandatory: bool = False,
+    value_date=None,
 ) -> m.Message:
     now = datetime.now(UTC).replace(microsecond=0)
     return m.Message(
@@ -54,68 +63,138 @@ def seed_letters(*, authority, citizen, company, exempt) -> list[Message]:
     now = timezone.now().replace(microsecond=0)
     start = (now + timedelta(days=9)).replace(hour=9, minute=30, second=0).astimezone(UTC)
     letters = [
-        (citizen, _letter(
-            authority=authority, recipient_id=citizen.cpr, recipient_type="CPR",
-            label="Tid til tandpleje",
-            files=[_pdf(authority, "Tid til tandpleje", [
-                "Dit barn har fået en tid hos den kommunale tandpleje.",
-                "Tilføj tiden til din kalender, eller ring, hvis tiden ikke passer.",
-            ], "indkaldelse.pdf")],
-            actions=[m.Action(
-                label="Tilføj til kalender", action_code="AFTALE",
-                reservation=m.Reservation(
-                    description="Tandpleje", reservation_uuid=uuid.uuid4(), abstract="Tandeftersyn",
-                    location="Tandklinikken, Skolevej 3, 8000 Aarhus C",
-                    start_datetime=start, end_datetime=start + timedelta(minutes=30),
-                    organizer_mail="tandpleje@kommune.example.dk", organizer_name=authority.name,
-                ),
-            )],
-        )),
-        (citizen, _letter(
-            authority=authority, recipient_id=citizen.cpr, recipient_type="CPR",
-            label="Svar på ansøgning om børnehaveplads", reply=True,
-            reply_by=(now + timedelta(days=14)).astimezone(UTC),
-            files=[
-                _pdf(authority, "Tilbud om børnehaveplads", [
-                    "Vi kan tilbyde jeres barn en plads i Børnehaven Tusindfryd fra 1. marts.",
-                    "Svar senest om 14 dage, om I tager imod pladsen.",
-                ], "tilbud.pdf"),
-                m.File.from_bytes(
-                    "Praktiske oplysninger om Børnehaven Tusindfryd.\n".encode(),
-                    filename="praktisk-information.txt", encoding_format="text/plain",
-                ),
-            ],
-            actions=[m.Action(
-                label="Tag imod pladsen", action_code="SELVBETJENING",
-                end_datetime=(now + timedelta(days=14)).astimezone(UTC),
-                entry_point=m.EntryPoint(url="https://pladsanvisning.example.dk/svar"),
-            )],
-        )),
-        (citizen, _letter(
-            authority=authority, recipient_id=citizen.cpr, recipient_type="CPR",
-            label="Afgørelse om boligstøtte", legal=True, mandatory=True,
-            files=[_pdf(authority, "Afgørelse om boligstøtte", [
-                "Du får boligstøtte fra næste måned.", "Du kan klage inden fire uger.",
-            ], "afgoerelse.pdf")],
-        )),
-        (company, _letter(
-            authority=authority, recipient_id=company.cvr, recipient_type="CVR",
-            label="Byggetilladelse", files=[_pdf(authority, "Byggetilladelse", [
-                "Der er givet tilladelse til tilbygning på Industrivej 7.",
-            ], "byggetilladelse.pdf")],
-            actions=[m.Action(
-                label="Betal gebyr", action_code="BETALING",
-                end_datetime=(now + timedelta(days=30)).astimezone(UTC),
-                entry_point=m.EntryPoint(url="https://betaling.example.dk/gebyr"),
-            )],
-        )),
+        (
+            citizen,
+            _letter(
+                authority=authority,
+                recipient_id=citizen.cpr,
+                recipient_type="CPR",
+                label="Tid til tandpleje",
+                files=[
+                    _pdf(
+                        authority,
+                        "Tid til tandpleje",
+                        [
+                            "Dit barn har fået en tid hos den kommunale tandpleje.",
+                            "Tilføj tiden til din kalender, eller ring, hvis tiden ikke passer.",
+                        ],
+                        "indkaldelse.pdf",
+                    )
+                ],
+                actions=[
+                    m.Action(
+                        label="Tilføj til kalender",
+                        action_code="AFTALE",
+                        reservation=m.Reservation(
+                            description="Tandpleje",
+                            reservation_uuid=uuid.uuid4(),
+                            abstract="Tandeftersyn",
+                            location="Tandklinikken, Skolevej 3, 8000 Aarhus C",
+                            start_datetime=start,
+                            end_datetime=start + timedelta(minutes=30),
+                            organizer_mail="tandpleje@kommune.example.dk",
+                            organizer_name=authority.name,
+                        ),
+                    )
+                ],
+            ),
+        ),
+        (
+            citizen,
+            _letter(
+                authority=authority,
+                recipient_id=citizen.cpr,
+                recipient_type="CPR",
+                label="Svar på ansøgning om børnehaveplads",
+                reply=True,
+                reply_by=(now + timedelta(days=14)).astimezone(UTC),
+                files=[
+                    _pdf(
+                        authority,
+                        "Tilbud om børnehaveplads",
+                        [
+                            "Vi kan tilbyde jeres barn en plads i Børnehaven Tusindfryd fra 1. marts.",
+                            "Svar senest om 14 dage, om I tager imod pladsen.",
+                        ],
+                        "tilbud.pdf",
+                    ),
+                    m.File.from_bytes(
+                        "Praktiske oplysninger om Børnehaven Tusindfryd.\n".encode(),
+                        filename="praktisk-information.txt",
+                        encoding_format="text/plain",
+                    ),
+                ],
+                actions=[
+                    m.Action(
+                        label="Tag imod pladsen",
+                        action_code="SELVBETJENING",
+                        end_datetime=(now + timedelta(days=14)).astimezone(UTC),
+                        entry_point=m.EntryPoint(url="https://pladsanvisning.example.dk/svar"),
+                    )
+                ],
+            ),
+        ),
+        (
+            citizen,
+            _letter(
+                authority=authority,
+                recipient_id=citizen.cpr,
+                recipient_type="CPR",
+                label="Afgørelse om boligstøtte",
+                legal=True,
+                mandatory=True,
+                files=[
+                    _pdf(
+                        authority,
+                        "Afgørelse om boligstøtte",
+                        [
+                            "Du får boligstøtte fra næste måned.",
+                            "Du kan klage inden fire uger.",
+                        ],
+                        "afgoerelse.pdf",
+                    )
+                ],
+            ),
+        ),
+        (
+            company,
+            _letter(
+                authority=authority,
+                recipient_id=company.cvr,
+                recipient_type="CVR",
+                label="Byggetilladelse",
+                files=[
+                    _pdf(
+                        authority,
+                        "Byggetilladelse",
+                        [
+                            "Der er givet tilladelse til tilbygning på Industrivej 7.",
+                        ],
+                        "byggetilladelse.pdf",
+                    )
+                ],
+                actions=[
+                    m.Action(
+                        label="Betal gebyr",
+                        action_code="BETALING",
+                        end_datetime=(now + timedelta(days=30)).astimezone(UTC),
+                        entry_point=m.EntryPoint(url="https://betaling.example.dk/gebyr"),
+                    )
+                ],
+            ),
+        ),
     ]
     stored = []
     for owner, memo in letters:
         data = serialize(memo)
         message = message_store(
-            memo=memo, memo_bytes=data, channel=Message.Channel.MAILBOX, state=Message.State.ACCEPTED,
-            sender_organisation=authority, sender_system=sender_system, recipient_mailbox=owner.mailbox,
+            memo=memo,
+            memo_bytes=data,
+            channel=Message.Channel.MAILBOX,
+            state=Message.State.ACCEPTED,
+            sender_organisation=authority,
+            sender_system=sender_system,
+            recipient_mailbox=owner.mailbox,
         )
         message_deliver_to_mailbox(message=message)
         stored.append(message)

@@ -77,14 +77,10 @@ class Exemption(models.Model):
     valid_from = models.DateField(default=timezone.localdate)
     valid_until = models.DateField(null=True, blank=True)
     print_address = models.TextField(blank=True)
-    created_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     ended_at = models.DateTimeField(null=True, blank=True)
-    ended_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    ended_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         constraints = [
@@ -128,9 +124,7 @@ class Folder(models.Model):
                 condition=~Q(kind="CUSTOM"),
                 name="folder_one_of_each_standard_kind",
             ),
-            models.UniqueConstraint(
-                fields=["mailbox", "name"], name="folder_name_unique_in_mailbox"
-            ),
+            models.UniqueConstraint(fields=["mailbox", "name"], name="folder_name_unique_in_mailbox"),
         ]
         ordering = ["kind", "name"]
 
@@ -244,9 +238,7 @@ class Message(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     delivered_at = models.DateTimeField(null=True, blank=True)
     recalled_at = models.DateTimeField(null=True, blank=True)
-    recalled_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    recalled_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         constraints = [
@@ -284,9 +276,7 @@ class Message(models.Model):
         ]
         indexes = [
             # Value-date release finds held messages due on or before today (set-based sweep).
-            models.Index(
-                fields=["value_date"], condition=Q(state="HELD"), name="message_held_by_value_date"
-            ),
+            models.Index(fields=["value_date"], condition=Q(state="HELD"), name="message_held_by_value_date"),
             # Event log and recall screens look messages up by UUID.
             models.Index(fields=["message_uuid"], name="message_uuid_idx"),
         ]
@@ -315,15 +305,11 @@ class MailboxItem(models.Model):
     class Meta:
         constraints = [
             # Delivering twice must be impossible, not merely unlikely.
-            models.UniqueConstraint(
-                fields=["mailbox", "message"], name="mailboxitem_once_per_mailbox"
-            ),
+            models.UniqueConstraint(fields=["mailbox", "message"], name="mailboxitem_once_per_mailbox"),
         ]
         indexes = [
             # The inbox listing: one folder, newest first.
-            models.Index(
-                fields=["mailbox", "folder", "-received_at"], name="mailboxitem_folder_idx"
-            ),
+            models.Index(fields=["mailbox", "folder", "-received_at"], name="mailboxitem_folder_idx"),
             # Unread counts per folder.
             models.Index(
                 fields=["mailbox", "folder"],
@@ -350,9 +336,7 @@ class Document(models.Model):
     class Meta:
         ordering = ["position"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["message", "position"], name="document_position_unique"
-            ),
+            models.UniqueConstraint(fields=["message", "position"], name="document_position_unique"),
             models.UniqueConstraint(
                 fields=["message"], condition=Q(kind="MAIN"), name="document_one_main_per_message"
             ),
@@ -374,9 +358,7 @@ class DocumentFile(models.Model):
     class Meta:
         ordering = ["position"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["document", "position"], name="documentfile_position_unique"
-            ),
+            models.UniqueConstraint(fields=["document", "position"], name="documentfile_position_unique"),
         ]
 
 
@@ -453,9 +435,7 @@ class Delivery(models.Model):
                 name="delivery_ready_for_fetch_idx",
             ),
             # The sweep that recovers rows a dead worker left claimed.
-            models.Index(
-                fields=["claimed_at"], condition=Q(state="IN_PROGRESS"), name="delivery_stuck_idx"
-            ),
+            models.Index(fields=["claimed_at"], condition=Q(state="IN_PROGRESS"), name="delivery_stuck_idx"),
         ]
 
 
@@ -484,9 +464,7 @@ class DeliveryAttempt(models.Model):
     class Meta:
         indexes = [
             # The seven-day rule asks: did this system receive anything since ...?
-            models.Index(
-                fields=["recipient_system", "outcome", "-attempted_at"], name="attempt_system_idx"
-            ),
+            models.Index(fields=["recipient_system", "outcome", "-attempted_at"], name="attempt_system_idx"),
         ]
 
 
@@ -514,9 +492,7 @@ class Receipt(models.Model):
         on_delete=models.CASCADE,
         related_name="receipts",
     )
-    organisation = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, related_name="receipts"
-    )
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="receipts")
     message = models.ForeignKey(
         Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="receipts"
     )
@@ -600,7 +576,5 @@ class PrintJob(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(
-                fields=["created_at"], condition=Q(state="RENDERED"), name="printjob_to_export_idx"
-            ),
+            models.Index(fields=["created_at"], condition=Q(state="RENDERED"), name="printjob_to_export_idx"),
         ]

@@ -5,7 +5,9 @@ from __future__ import annotations
 from fpdf import FPDF
 
 
-def render_letter_pdf(*, sender: str, title: str, paragraphs: list[str], recipient_address: str = "") -> bytes:
+def render_letter_pdf(
+    *, sender: str, title: str, paragraphs: list[str], recipient_address: str = ""
+) -> bytes:
     pdf = FPDF(format="A4")
     pdf.set_title(title)
     pdf.set_author(sender)

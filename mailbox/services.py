@@ -21,7 +21,9 @@ def mailbox_create(*, person=None, organisation=None) -> Mailbox:
     if (person is None) == (organisation is None):
         raise ValueError("A mailbox has exactly one owner: a person or an organisation.")
     mailbox = Mailbox.objects.create(owner_person=person, owner_organisation=organisation)
-    Folder.objects.bulk_create(Folder(mailbox=mailbox, kind=kind, name=kind.value) for kind in STANDARD_FOLDERS)
+    Folder.objects.bulk_create(
+        Folder(mailbox=mailbox, kind=kind, name=kind.value) for kind in STANDARD_FOLDERS
+    )
     return mailbox
 
 
@@ -52,7 +54,11 @@ def message_store(
     only records it. Runs in the caller's transaction, so a failure stores nothing.
     """
     header = memo.header
-    kle = header.content_data.kle_data.subject_key if header.content_data and header.content_data.kle_data else ""
+    kle = (
+        header.content_data.kle_data.subject_key
+        if header.content_data and header.content_data.kle_data
+        else ""
+    )
     message = Message(
         message_uuid=header.message_uuid,
         memo_version=memo.memo_version,
@@ -119,7 +125,8 @@ def _store_documents(message: Message, body: memo_model.MessageBody) -> None:
             stored.content.save(source_file.filename, ContentFile(data), save=False)
             stored.save()
         Action.objects.bulk_create(
-            _action(document, position, action) for position, action in enumerate(getattr(source, "actions", []))
+            _action(document, position, action)
+            for position, action in enumerate(getattr(source, "actions", []))
         )
 
 

@@ -1,8 +1,7 @@
-from mailbox import views
-
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
+from mailbox import views
 from rights.views import dev_login
 
 urlpatterns = [

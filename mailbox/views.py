@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-from mailbox.selectors import mailbox_items_in_folder
-
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 
+from mailbox.selectors import mailbox_items_in_folder
 from rights.models import Person
 
 

@@ -43,9 +43,7 @@ class Organisation(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(cvr__regex=r"^[0-9]{8}\Z"), name="organisation_cvr_8_digits"
-            ),
+            models.CheckConstraint(condition=Q(cvr__regex=r"^[0-9]{8}\Z"), name="organisation_cvr_8_digits"),
             models.CheckConstraint(
                 condition=Q(kind__in=["AUTHORITY", "COMPANY"]), name="organisation_kind_valid"
             ),
@@ -70,18 +68,14 @@ class Person(models.Model):
 
     cpr = models.CharField(_("CPR number"), max_length=10, unique=True)
     name = models.CharField(_("name"), max_length=200)
-    user = models.OneToOneField(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="person"
-    )
+    user = models.OneToOneField(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="person")
     email = models.EmailField(_("e-mail for notifications"), blank=True)
     email_verified = models.BooleanField(default=False)
     mobile = models.CharField(_("mobile number for notifications"), max_length=20, blank=True)
     mobile_verified = models.BooleanField(default=False)
     # NemSMS is a separate registration: text-only messages to the registered mobile.
     nemsms_mobile = models.CharField(_("NemSMS mobile number"), max_length=20, blank=True)
-    language = models.CharField(
-        max_length=5, default="da", choices=[("da", "Dansk"), ("en", "English")]
-    )
+    language = models.CharField(max_length=5, default="da", choices=[("da", "Dansk"), ("en", "English")])
     # Postal address, used when mail must go to remote print.
     address = models.TextField(_("postal address"), blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -89,9 +83,7 @@ class Person(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(cpr__regex=r"^[0-9]{10}\Z"), name="person_cpr_10_digits"
-            ),
+            models.CheckConstraint(condition=Q(cpr__regex=r"^[0-9]{10}\Z"), name="person_cpr_10_digits"),
             models.CheckConstraint(
                 condition=Q(nemsms_mobile="") | Q(nemsms_mobile__regex=r"^\+?[0-9]{8,15}\Z"),
                 name="person_nemsms_mobile_format",
@@ -123,13 +115,9 @@ class StaffRole(models.Model):
         MAILBOX_USER = "MAILBOX_USER", _("Company mailbox user")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="staff_roles")
-    organisation = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, related_name="staff_roles"
-    )
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="staff_roles")
     role = models.CharField(max_length=40, choices=Role.choices)
-    granted_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    granted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     granted_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -159,9 +147,7 @@ class MailboxAccess(models.Model):
         DELEGATION = "DELEGATION", _("Delegation (fuldmagt)")
         EMPLOYEE = "EMPLOYEE", _("Company employee")
 
-    mailbox = models.ForeignKey(
-        "mailbox.Mailbox", on_delete=models.CASCADE, related_name="accesses"
-    )
+    mailbox = models.ForeignKey("mailbox.Mailbox", on_delete=models.CASCADE, related_name="accesses")
     grantee = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="mailbox_accesses")
     level = models.CharField(max_length=12, choices=Level.choices)
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.DELEGATION)
@@ -176,9 +162,7 @@ class MailboxAccess(models.Model):
     valid_from = models.DateTimeField(default=timezone.now)
     valid_until = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
-    revoked_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    revoked_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

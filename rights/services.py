@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from mailbox.services import mailbox_create
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from mailbox.services import mailbox_create
 from rights.models import Organisation, Person, StaffRole, User
 
 _CPR = re.compile(r"^[0-9]{10}$")
@@ -17,9 +17,7 @@ _CVR = re.compile(r"^[0-9]{8}$")
 def validate_cpr(cpr: str) -> str:
     cpr = cpr.replace("-", "").strip()
     if not _CPR.match(cpr):
-        raise ValidationError(
-            {"cpr": "A CPR number is 10 digits (DDMMYYXXXX)."}, code="cpr-invalid"
-        )
+        raise ValidationError({"cpr": "A CPR number is 10 digits (DDMMYYXXXX)."}, code="cpr-invalid")
     return cpr
 
 
@@ -43,21 +41,13 @@ def organisation_create(
     """Create an authority or company with its mailbox."""
     cvr = validate_cvr(cvr)
     if kind not in Organisation.Kind.values:
-        raise ValidationError(
-            {"kind": f"Kind must be one of {', '.join(Organisation.Kind.values)}."}
-        )
-    if kind != Organisation.Kind.AUTHORITY and (
-        may_send_legal_notification or may_send_mandatory_post
-    ):
-        raise ValidationError(
-            {"kind": "Only authorities may send legal notifications or mandatory post."}
-        )
+        raise ValidationError({"kind": f"Kind must be one of {', '.join(Organisation.Kind.values)}."})
+    if kind != Organisation.Kind.AUTHORITY and (may_send_legal_notification or may_send_mandatory_post):
+        raise ValidationError({"kind": "Only authorities may send legal notifications or mandatory post."})
     if not name.strip():
         raise ValidationError({"name": "An organisation needs a name."})
     if Organisation.objects.filter(cvr=cvr).exists():
-        raise ValidationError(
-            {"cvr": f"An organisation with CVR {cvr} already exists."}, code="exists"
-        )
+        raise ValidationError({"cvr": f"An organisation with CVR {cvr} already exists."}, code="exists")
     organisation = Organisation.objects.create(
         cvr=cvr,
         name=name.strip(),

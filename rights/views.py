@@ -12,9 +12,7 @@ from rights.models import Person
 
 
 def _describe(person: Person) -> str:
-    roles = sorted(
-        {f"{r.get_role_display()} – {r.organisation.name}" for r in person.user.staff_roles.all()}
-    )
+    roles = sorted({f"{r.get_role_display()} – {r.organisation.name}" for r in person.user.staff_roles.all()})
     return "; ".join(roles) if roles else f"CPR {person.cpr[:6]}-{person.cpr[6:]}"
 
 

@@ -6,67 +6,162 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('occurred_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('tag', models.CharField(choices=[('MEMO_SEND_VALIDATED', 'MEMO_SEND_VALIDATED'), ('MEMO_SEND_INVALID', 'MEMO_SEND_INVALID'), ('MEMO_SEND_NOT_ALLOWED', 'MEMO_SEND_NOT_ALLOWED'), ('DELAYED_MEMO_SEND_VALIDATED_AWAITING_DELAY', 'DELAYED_MEMO_SEND_VALIDATED_AWAITING_DELAY'), ('DELAYED_MEMO_SEND_SENT', 'DELAYED_MEMO_SEND_SENT'), ('MEMO_MESSAGE_RECALLED', 'MEMO_MESSAGE_RECALLED'), ('MESSAGE_RECALLED_BY_ADMINISTRATOR', 'MESSAGE_RECALLED_BY_ADMINISTRATOR'), ('MEMO_SEND_DELIVERED_TO_MAILBOX', 'MEMO_SEND_DELIVERED_TO_MAILBOX'), ('MEMO_SEND_SENT_TO_RECIPIENT_SYSTEM', 'MEMO_SEND_SENT_TO_RECIPIENT_SYSTEM'), ('MEMO_SEND_SENT_TO_RECIPIENT_SYSTEM_FAILED', 'MEMO_SEND_SENT_TO_RECIPIENT_SYSTEM_FAILED'), ('MEMO_SEND_READY_FOR_FETCH', 'MEMO_SEND_READY_FOR_FETCH'), ('MEMO_SEND_FETCHED_BY_RECIPIENT_SYSTEM', 'MEMO_SEND_FETCHED_BY_RECIPIENT_SYSTEM'), ('BUSINESS_RECEIPT_RECEIVED_BY_RECIPIENT_SYSTEM', 'BUSINESS_RECEIPT_RECEIVED_BY_RECIPIENT_SYSTEM'), ('RECIPIENT_SYSTEM_DEACTIVATED', 'RECIPIENT_SYSTEM_DEACTIVATED'), ('RECIPIENT_SYSTEM_REACTIVATED', 'RECIPIENT_SYSTEM_REACTIVATED'), ('READ_ACCESS_CREATED', 'READ_ACCESS_CREATED'), ('READ_ACCESS_DELETED', 'READ_ACCESS_DELETED'), ('MAILBOX_READ_BY_PARTY_REPRESENTATIVE', 'MAILBOX_READ_BY_PARTY_REPRESENTATIVE'), ('MESSAGE_READ', 'MESSAGE_READ'), ('LEGAL_NOTIFICATION_READ', 'LEGAL_NOTIFICATION_READ'), ('DIGITAL_POST_EXEMPTED', 'DIGITAL_POST_EXEMPTED'), ('DIGITAL_POST_EXEMPTION_ENDED', 'DIGITAL_POST_EXEMPTION_ENDED'), ('PHYSICAL_LETTER_SENT', 'PHYSICAL_LETTER_SENT'), ('NOTIFICATION_SENT', 'NOTIFICATION_SENT'), ('NOTIFICATION_FAILED', 'NOTIFICATION_FAILED'), ('SYSTEM_CREATED', 'SYSTEM_CREATED'), ('SYSTEM_CHANGED', 'SYSTEM_CHANGED'), ('API_TOKEN_ROTATED', 'API_TOKEN_ROTATED'), ('ROLE_GRANTED', 'ROLE_GRANTED'), ('ROLE_REMOVED', 'ROLE_REMOVED'), ('CONTACT_STRUCTURE_CHANGED', 'CONTACT_STRUCTURE_CHANGED'), ('NEMSMS_REGISTERED', 'NEMSMS_REGISTERED'), ('NEMSMS_REMOVED', 'NEMSMS_REMOVED'), ('LOGO_CHANGED', 'LOGO_CHANGED')], max_length=64)),
-                ('message_uuid', models.UUIDField(blank=True, null=True)),
-                ('subject', models.CharField(blank=True, max_length=20)),
-                ('details', models.JSONField(blank=True, default=dict)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("occurred_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                (
+                    "tag",
+                    models.CharField(
+                        choices=[
+                            ("MEMO_SEND_VALIDATED", "MEMO_SEND_VALIDATED"),
+                            ("MEMO_SEND_INVALID", "MEMO_SEND_INVALID"),
+                            ("MEMO_SEND_NOT_ALLOWED", "MEMO_SEND_NOT_ALLOWED"),
+                            (
+                                "DELAYED_MEMO_SEND_VALIDATED_AWAITING_DELAY",
+                                "DELAYED_MEMO_SEND_VALIDATED_AWAITING_DELAY",
+                            ),
+                            ("DELAYED_MEMO_SEND_SENT", "DELAYED_MEMO_SEND_SENT"),
+                            ("MEMO_MESSAGE_RECALLED", "MEMO_MESSAGE_RECALLED"),
+                            ("MESSAGE_RECALLED_BY_ADMINISTRATOR", "MESSAGE_RECALLED_BY_ADMINISTRATOR"),
+                            ("MEMO_SEND_DELIVERED_TO_MAILBOX", "MEMO_SEND_DELIVERED_TO_MAILBOX"),
+                            ("MEMO_SEND_SENT_TO_RECIPIENT_SYSTEM", "MEMO_SEND_SENT_TO_RECIPIENT_SYSTEM"),
+                            (
+                                "MEMO_SEND_SENT_TO_RECIPIENT_SYSTEM_FAILED",
+                                "MEMO_SEND_SENT_TO_RECIPIENT_SYSTEM_FAILED",
+                            ),
+                            ("MEMO_SEND_READY_FOR_FETCH", "MEMO_SEND_READY_FOR_FETCH"),
+                            (
+                                "MEMO_SEND_FETCHED_BY_RECIPIENT_SYSTEM",
+                                "MEMO_SEND_FETCHED_BY_RECIPIENT_SYSTEM",
+                            ),
+                            (
+                                "BUSINESS_RECEIPT_RECEIVED_BY_RECIPIENT_SYSTEM",
+                                "BUSINESS_RECEIPT_RECEIVED_BY_RECIPIENT_SYSTEM",
+                            ),
+                            ("RECIPIENT_SYSTEM_DEACTIVATED", "RECIPIENT_SYSTEM_DEACTIVATED"),
+                            ("RECIPIENT_SYSTEM_REACTIVATED", "RECIPIENT_SYSTEM_REACTIVATED"),
+                            ("READ_ACCESS_CREATED", "READ_ACCESS_CREATED"),
+                            ("READ_ACCESS_DELETED", "READ_ACCESS_DELETED"),
+                            ("MAILBOX_READ_BY_PARTY_REPRESENTATIVE", "MAILBOX_READ_BY_PARTY_REPRESENTATIVE"),
+                            ("MESSAGE_READ", "MESSAGE_READ"),
+                            ("LEGAL_NOTIFICATION_READ", "LEGAL_NOTIFICATION_READ"),
+                            ("DIGITAL_POST_EXEMPTED", "DIGITAL_POST_EXEMPTED"),
+                            ("DIGITAL_POST_EXEMPTION_ENDED", "DIGITAL_POST_EXEMPTION_ENDED"),
+                            ("PHYSICAL_LETTER_SENT", "PHYSICAL_LETTER_SENT"),
+                            ("NOTIFICATION_SENT", "NOTIFICATION_SENT"),
+                            ("NOTIFICATION_FAILED", "NOTIFICATION_FAILED"),
+                            ("SYSTEM_CREATED", "SYSTEM_CREATED"),
+                            ("SYSTEM_CHANGED", "SYSTEM_CHANGED"),
+                            ("API_TOKEN_ROTATED", "API_TOKEN_ROTATED"),
+                            ("ROLE_GRANTED", "ROLE_GRANTED"),
+                            ("ROLE_REMOVED", "ROLE_REMOVED"),
+                            ("CONTACT_STRUCTURE_CHANGED", "CONTACT_STRUCTURE_CHANGED"),
+                            ("NEMSMS_REGISTERED", "NEMSMS_REGISTERED"),
+                            ("NEMSMS_REMOVED", "NEMSMS_REMOVED"),
+                            ("LOGO_CHANGED", "LOGO_CHANGED"),
+                        ],
+                        max_length=64,
+                    ),
+                ),
+                ("message_uuid", models.UUIDField(blank=True, null=True)),
+                ("subject", models.CharField(blank=True, max_length=20)),
+                ("details", models.JSONField(blank=True, default=dict)),
             ],
             options={
-                'ordering': ['-occurred_at', '-id'],
+                "ordering": ["-occurred_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Heartbeat',
+            name="Heartbeat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=50, unique=True)),
-                ('seen_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=50, unique=True)),
+                ("seen_at", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='System',
+            name="System",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('system_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('kind', models.CharField(choices=[('SENDER', 'Sender system'), ('RECIPIENT', 'Recipient system')], max_length=10)),
-                ('name', models.CharField(max_length=200)),
-                ('protocol', models.CharField(blank=True, choices=[('REST_PULL', 'REST pull (the system fetches)'), ('REST_PUSH', 'REST push (the hub posts)')], max_length=10)),
-                ('endpoint', models.URLField(blank=True, max_length=500)),
-                ('memo_version', models.CharField(choices=[('1.1', '1.1'), ('1.2', '1.2')], default='1.2', max_length=3)),
-                ('is_default', models.BooleanField(default=False)),
-                ('status', models.CharField(choices=[('ACTIVE', 'Active'), ('DEACTIVATED', 'Deactivated')], default='ACTIVE', max_length=12)),
-                ('technical_contact_email', models.EmailField(blank=True, max_length=254)),
-                ('token_hash', models.CharField(blank=True, max_length=128)),
-                ('token_prefix', models.CharField(blank=True, max_length=12)),
-                ('token_rotated_at', models.DateTimeField(blank=True, null=True)),
-                ('certificate_pem', models.TextField(blank=True)),
-                ('certificate_subject', models.CharField(blank=True, max_length=500)),
-                ('certificate_issuer', models.CharField(blank=True, max_length=500)),
-                ('certificate_serial', models.CharField(blank=True, max_length=100)),
-                ('certificate_not_after', models.DateTimeField(blank=True, null=True)),
-                ('certificate_fingerprint', models.CharField(blank=True, help_text='SHA-256, hex', max_length=95)),
-                ('allowed_ips', models.JSONField(blank=True, default=list)),
-                ('last_success_at', models.DateTimeField(blank=True, null=True)),
-                ('failing_since', models.DateTimeField(blank=True, null=True)),
-                ('warnings_sent', models.PositiveSmallIntegerField(default=0)),
-                ('deactivated_at', models.DateTimeField(blank=True, null=True)),
-                ('deactivation_reason', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("system_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("SENDER", "Sender system"), ("RECIPIENT", "Recipient system")],
+                        max_length=10,
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "protocol",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("REST_PULL", "REST pull (the system fetches)"),
+                            ("REST_PUSH", "REST push (the hub posts)"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("endpoint", models.URLField(blank=True, max_length=500)),
+                (
+                    "memo_version",
+                    models.CharField(choices=[("1.1", "1.1"), ("1.2", "1.2")], default="1.2", max_length=3),
+                ),
+                ("is_default", models.BooleanField(default=False)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("ACTIVE", "Active"), ("DEACTIVATED", "Deactivated")],
+                        default="ACTIVE",
+                        max_length=12,
+                    ),
+                ),
+                ("technical_contact_email", models.EmailField(blank=True, max_length=254)),
+                ("token_hash", models.CharField(blank=True, max_length=128)),
+                ("token_prefix", models.CharField(blank=True, max_length=12)),
+                ("token_rotated_at", models.DateTimeField(blank=True, null=True)),
+                ("certificate_pem", models.TextField(blank=True)),
+                ("certificate_subject", models.CharField(blank=True, max_length=500)),
+                ("certificate_issuer", models.CharField(blank=True, max_length=500)),
+                ("certificate_serial", models.CharField(blank=True, max_length=100)),
+                ("certificate_not_after", models.DateTimeField(blank=True, null=True)),
+                (
+                    "certificate_fingerprint",
+                    models.CharField(blank=True, help_text="SHA-256, hex", max_length=95),
+                ),
+                ("allowed_ips", models.JSONField(blank=True, default=list)),
+                ("last_success_at", models.DateTimeField(blank=True, null=True)),
+                ("failing_since", models.DateTimeField(blank=True, null=True)),
+                ("warnings_sent", models.PositiveSmallIntegerField(default=0)),
+                ("deactivated_at", models.DateTimeField(blank=True, null=True)),
+                ("deactivation_reason", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
             ],
             options={
-                'ordering': ['organisation', 'kind', 'name'],
+                "ordering": ["organisation", "kind", "name"],
             },
         ),
     ]

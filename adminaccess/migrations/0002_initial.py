@@ -6,90 +6,159 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('adminaccess', '0001_initial'),
-        ('mailbox', '0001_initial'),
-        ('rights', '0001_initial'),
+        ("adminaccess", "0001_initial"),
+        ("mailbox", "0001_initial"),
+        ("rights", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='event',
-            name='actor_person',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='rights.person'),
+            model_name="event",
+            name="actor_person",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="rights.person",
+            ),
         ),
         migrations.AddField(
-            model_name='event',
-            name='actor_user',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="event",
+            name="actor_user",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='event',
-            name='mailbox',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='events', to='mailbox.mailbox'),
+            model_name="event",
+            name="mailbox",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="events",
+                to="mailbox.mailbox",
+            ),
         ),
         migrations.AddField(
-            model_name='event',
-            name='message',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='events', to='mailbox.message'),
+            model_name="event",
+            name="message",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="events",
+                to="mailbox.message",
+            ),
         ),
         migrations.AddField(
-            model_name='event',
-            name='organisation',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='events', to='rights.organisation'),
+            model_name="event",
+            name="organisation",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="events",
+                to="rights.organisation",
+            ),
         ),
         migrations.AddField(
-            model_name='system',
-            name='organisation',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='systems', to='rights.organisation'),
+            model_name="system",
+            name="organisation",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="systems", to="rights.organisation"
+            ),
         ),
         migrations.AddField(
-            model_name='event',
-            name='system',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='events', to='adminaccess.system'),
+            model_name="event",
+            name="system",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="events",
+                to="adminaccess.system",
+            ),
         ),
         migrations.AddIndex(
-            model_name='system',
-            index=models.Index(condition=models.Q(('kind', 'RECIPIENT'), ('status', 'ACTIVE')), fields=['failing_since'], name='system_failing_idx'),
+            model_name="system",
+            index=models.Index(
+                condition=models.Q(("kind", "RECIPIENT"), ("status", "ACTIVE")),
+                fields=["failing_since"],
+                name="system_failing_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='system',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('organisation',), name='system_one_default_recipient_per_organisation'),
+            model_name="system",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_default", True)),
+                fields=("organisation",),
+                name="system_one_default_recipient_per_organisation",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='system',
-            constraint=models.CheckConstraint(condition=models.Q(('is_default', False), ('kind', 'RECIPIENT'), _connector='OR'), name='system_default_is_recipient'),
+            model_name="system",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("is_default", False), ("kind", "RECIPIENT"), _connector="OR"),
+                name="system_default_is_recipient",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='system',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'SENDER'), ('protocol', '')), models.Q(('kind', 'RECIPIENT'), ('protocol__in', ['REST_PULL', 'REST_PUSH'])), _connector='OR'), name='system_protocol_only_for_recipients'),
+            model_name="system",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "SENDER"), ("protocol", "")),
+                    models.Q(("kind", "RECIPIENT"), ("protocol__in", ["REST_PULL", "REST_PUSH"])),
+                    _connector="OR",
+                ),
+                name="system_protocol_only_for_recipients",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='system',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('protocol', 'REST_PUSH'), _negated=True), models.Q(('endpoint', ''), _negated=True), _connector='OR'), name='system_push_needs_endpoint'),
+            model_name="system",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("protocol", "REST_PUSH"), _negated=True),
+                    models.Q(("endpoint", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="system_push_needs_endpoint",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='system',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('deactivated_at__isnull', True), ('status', 'ACTIVE')), models.Q(('deactivated_at__isnull', False), ('status', 'DEACTIVATED')), _connector='OR'), name='system_deactivated_at_matches_status'),
+            model_name="system",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("deactivated_at__isnull", True), ("status", "ACTIVE")),
+                    models.Q(("deactivated_at__isnull", False), ("status", "DEACTIVATED")),
+                    _connector="OR",
+                ),
+                name="system_deactivated_at_matches_status",
+            ),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['organisation', '-occurred_at'], name='event_org_time_idx'),
+            model_name="event",
+            index=models.Index(fields=["organisation", "-occurred_at"], name="event_org_time_idx"),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['message_uuid'], name='event_message_uuid_idx'),
+            model_name="event",
+            index=models.Index(fields=["message_uuid"], name="event_message_uuid_idx"),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['tag', '-occurred_at'], name='event_tag_time_idx'),
+            model_name="event",
+            index=models.Index(fields=["tag", "-occurred_at"], name="event_tag_time_idx"),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['subject', '-occurred_at'], name='event_subject_idx'),
+            model_name="event",
+            index=models.Index(fields=["subject", "-occurred_at"], name="event_subject_idx"),
         ),
     ]

@@ -6,61 +6,74 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ContactGroup',
+            name="ContactGroup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('label', models.CharField(max_length=200, verbose_name='label')),
-                ('info_text', models.TextField(blank=True, verbose_name='info text')),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('is_visible', models.BooleanField(default=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("label", models.CharField(max_length=200, verbose_name="label")),
+                ("info_text", models.TextField(blank=True, verbose_name="info text")),
+                ("position", models.PositiveIntegerField(default=0)),
+                ("is_visible", models.BooleanField(default=True)),
             ],
             options={
-                'ordering': ['position', 'label'],
+                "ordering": ["position", "label"],
             },
         ),
         migrations.CreateModel(
-            name='ContactPoint',
+            name="ContactPoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('contact_point_id', models.CharField(max_length=64)),
-                ('label', models.CharField(max_length=200, verbose_name='label')),
-                ('info_text', models.TextField(blank=True, verbose_name='info text')),
-                ('keywords', models.JSONField(blank=True, default=list)),
-                ('kle_codes', models.JSONField(blank=True, default=list)),
-                ('field1_label', models.CharField(blank=True, max_length=100)),
-                ('field1_required', models.BooleanField(default=False)),
-                ('field2_label', models.CharField(blank=True, max_length=100)),
-                ('field2_required', models.BooleanField(default=False)),
-                ('max_size_bytes', models.PositiveIntegerField(default=10485760)),
-                ('max_attachments', models.PositiveSmallIntegerField(default=10)),
-                ('is_active', models.BooleanField(default=True)),
-                ('is_visible', models.BooleanField(default=True)),
-                ('deep_link_key', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("contact_point_id", models.CharField(max_length=64)),
+                ("label", models.CharField(max_length=200, verbose_name="label")),
+                ("info_text", models.TextField(blank=True, verbose_name="info text")),
+                ("keywords", models.JSONField(blank=True, default=list)),
+                ("kle_codes", models.JSONField(blank=True, default=list)),
+                ("field1_label", models.CharField(blank=True, max_length=100)),
+                ("field1_required", models.BooleanField(default=False)),
+                ("field2_label", models.CharField(blank=True, max_length=100)),
+                ("field2_required", models.BooleanField(default=False)),
+                ("max_size_bytes", models.PositiveIntegerField(default=10485760)),
+                ("max_attachments", models.PositiveSmallIntegerField(default=10)),
+                ("is_active", models.BooleanField(default=True)),
+                ("is_visible", models.BooleanField(default=True)),
+                ("deep_link_key", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
             ],
             options={
-                'ordering': ['label'],
+                "ordering": ["label"],
             },
         ),
         migrations.CreateModel(
-            name='RoutingRule',
+            name="RoutingRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('priority', models.PositiveSmallIntegerField(default=100)),
-                ('kle_prefix', models.CharField(blank=True, max_length=20)),
-                ('content_key', models.CharField(blank=True, max_length=100)),
-                ('content_value', models.CharField(blank=True, max_length=200)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("priority", models.PositiveSmallIntegerField(default=100)),
+                ("kle_prefix", models.CharField(blank=True, max_length=20)),
+                ("content_key", models.CharField(blank=True, max_length=100)),
+                ("content_value", models.CharField(blank=True, max_length=200)),
             ],
             options={
-                'ordering': ['priority', 'id'],
+                "ordering": ["priority", "id"],
             },
         ),
     ]

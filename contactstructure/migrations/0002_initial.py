@@ -5,85 +5,149 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('adminaccess', '0002_initial'),
-        ('contactstructure', '0001_initial'),
-        ('rights', '0001_initial'),
+        ("adminaccess", "0002_initial"),
+        ("contactstructure", "0001_initial"),
+        ("rights", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='contactgroup',
-            name='organisation',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contact_groups', to='rights.organisation'),
+            model_name="contactgroup",
+            name="organisation",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="contact_groups",
+                to="rights.organisation",
+            ),
         ),
         migrations.AddField(
-            model_name='contactgroup',
-            name='parent',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='children', to='contactstructure.contactgroup'),
+            model_name="contactgroup",
+            name="parent",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="children",
+                to="contactstructure.contactgroup",
+            ),
         ),
         migrations.AddField(
-            model_name='contactpoint',
-            name='group',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='contact_points', to='contactstructure.contactgroup'),
+            model_name="contactpoint",
+            name="group",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="contact_points",
+                to="contactstructure.contactgroup",
+            ),
         ),
         migrations.AddField(
-            model_name='contactpoint',
-            name='organisation',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contact_points', to='rights.organisation'),
+            model_name="contactpoint",
+            name="organisation",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="contact_points",
+                to="rights.organisation",
+            ),
         ),
         migrations.AddField(
-            model_name='contactpoint',
-            name='recipient_system',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='contact_points', to='adminaccess.system'),
+            model_name="contactpoint",
+            name="recipient_system",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="contact_points",
+                to="adminaccess.system",
+            ),
         ),
         migrations.AddField(
-            model_name='routingrule',
-            name='contact_point',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='routing_rules', to='contactstructure.contactpoint'),
+            model_name="routingrule",
+            name="contact_point",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="routing_rules",
+                to="contactstructure.contactpoint",
+            ),
         ),
         migrations.AddField(
-            model_name='routingrule',
-            name='recipient_system',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='adminaccess.system'),
+            model_name="routingrule",
+            name="recipient_system",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="adminaccess.system"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contactgroup',
-            constraint=models.UniqueConstraint(fields=('organisation', 'parent', 'label'), name='contactgroup_label_unique'),
+            model_name="contactgroup",
+            constraint=models.UniqueConstraint(
+                fields=("organisation", "parent", "label"), name="contactgroup_label_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contactgroup',
-            constraint=models.UniqueConstraint(condition=models.Q(('parent__isnull', True)), fields=('organisation', 'label'), name='contactgroup_top_level_label_unique'),
+            model_name="contactgroup",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("parent__isnull", True)),
+                fields=("organisation", "label"),
+                name="contactgroup_top_level_label_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contactgroup',
-            constraint=models.CheckConstraint(condition=models.Q(('parent', models.F('id')), _negated=True), name='contactgroup_not_own_parent'),
+            model_name="contactgroup",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("parent", models.F("id")), _negated=True),
+                name="contactgroup_not_own_parent",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contactpoint',
-            constraint=models.UniqueConstraint(fields=('organisation', 'contact_point_id'), name='contactpoint_id_unique_in_organisation'),
+            model_name="contactpoint",
+            constraint=models.UniqueConstraint(
+                fields=("organisation", "contact_point_id"), name="contactpoint_id_unique_in_organisation"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contactpoint',
-            constraint=models.CheckConstraint(condition=models.Q(('max_size_bytes__gte', 1), ('max_size_bytes__lte', 10485760)), name='contactpoint_size_within_citizen_limit'),
+            model_name="contactpoint",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("max_size_bytes__gte", 1), ("max_size_bytes__lte", 10485760)),
+                name="contactpoint_size_within_citizen_limit",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contactpoint',
-            constraint=models.CheckConstraint(condition=models.Q(('max_attachments__lte', 10)), name='contactpoint_attachments_within_limit'),
+            model_name="contactpoint",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("max_attachments__lte", 10)), name="contactpoint_attachments_within_limit"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contactpoint',
-            constraint=models.CheckConstraint(condition=models.Q(('field1_required', False), models.Q(('field1_label', ''), _negated=True), _connector='OR'), name='contactpoint_field1_labelled'),
+            model_name="contactpoint",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("field1_required", False), models.Q(("field1_label", ""), _negated=True), _connector="OR"
+                ),
+                name="contactpoint_field1_labelled",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contactpoint',
-            constraint=models.CheckConstraint(condition=models.Q(('field2_required', False), models.Q(('field2_label', ''), _negated=True), _connector='OR'), name='contactpoint_field2_labelled'),
+            model_name="contactpoint",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("field2_required", False), models.Q(("field2_label", ""), _negated=True), _connector="OR"
+                ),
+                name="contactpoint_field2_labelled",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='routingrule',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kle_prefix', ''), _negated=True), models.Q(('content_key', ''), _negated=True), _connector='OR'), name='routingrule_has_a_condition'),
+            model_name="routingrule",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kle_prefix", ""), _negated=True),
+                    models.Q(("content_key", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="routingrule_has_a_condition",
+            ),
         ),
     ]

@@ -183,16 +183,12 @@ HUB_BASE_URL = env.str("HUB_BASE_URL", default="http://localhost:8000")
 # The development login (pick a demo person) stands in for MitID. Never on in production.
 DIGITALPOST_DEV_LOGIN = env.bool("DIGITALPOST_DEV_LOGIN", default=False)
 # A worker that has not reported for this long is shown as stale on /healthz.
-WORKER_HEARTBEAT_STALE_AFTER = timedelta(
-    seconds=env.int("WORKER_HEARTBEAT_STALE_AFTER", default=120)
-)
+WORKER_HEARTBEAT_STALE_AFTER = timedelta(seconds=env.int("WORKER_HEARTBEAT_STALE_AFTER", default=120))
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
-DEFAULT_FROM_EMAIL = env.str(
-    "DEFAULT_FROM_EMAIL", default="Digital Post <noreply@digitalpost.localhost>"
-)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Digital Post <noreply@digitalpost.localhost>")
 
 LOGGING = {
     "version": 1,

@@ -7,214 +7,457 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('adminaccess', '0001_initial'),
+        ("adminaccess", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Document',
+            name="Document",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('MAIN', 'Main document'), ('ADDITIONAL', 'Attachment'), ('TECHNICAL', 'Technical document')], max_length=10)),
-                ('position', models.PositiveSmallIntegerField()),
-                ('document_id', models.CharField(blank=True, max_length=256)),
-                ('label', models.CharField(max_length=256)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("MAIN", "Main document"),
+                            ("ADDITIONAL", "Attachment"),
+                            ("TECHNICAL", "Technical document"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField()),
+                ("document_id", models.CharField(blank=True, max_length=256)),
+                ("label", models.CharField(max_length=256)),
             ],
             options={
-                'ordering': ['position'],
+                "ordering": ["position"],
             },
         ),
         migrations.CreateModel(
-            name='Exemption',
+            name="Exemption",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(max_length=200)),
-                ('valid_from', models.DateField(default=django.utils.timezone.localdate)),
-                ('valid_until', models.DateField(blank=True, null=True)),
-                ('print_address', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reason", models.CharField(max_length=200)),
+                ("valid_from", models.DateField(default=django.utils.timezone.localdate)),
+                ("valid_until", models.DateField(blank=True, null=True)),
+                ("print_address", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Folder',
+            name="Folder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('INBOX', 'Inbox'), ('SENT', 'Sent'), ('DRAFTS', 'Drafts'), ('BIN', 'Bin'), ('CUSTOM', 'Own folder')], max_length=8)),
-                ('name', models.CharField(max_length=100)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("INBOX", "Inbox"),
+                            ("SENT", "Sent"),
+                            ("DRAFTS", "Drafts"),
+                            ("BIN", "Bin"),
+                            ("CUSTOM", "Own folder"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
             ],
             options={
-                'ordering': ['kind', 'name'],
+                "ordering": ["kind", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Mailbox',
+            name="Mailbox",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('ACTIVE', 'Active'), ('CLOSED', 'Closed')], default='ACTIVE', max_length=8)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("ACTIVE", "Active"), ("CLOSED", "Closed")], default="ACTIVE", max_length=8
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'verbose_name_plural': 'mailboxes',
+                "verbose_name_plural": "mailboxes",
             },
         ),
         migrations.CreateModel(
-            name='MailboxItem',
+            name="MailboxItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('read_at', models.DateTimeField(blank=True, null=True)),
-                ('flagged', models.BooleanField(default=False)),
-                ('legal_notification_read_at', models.DateTimeField(blank=True, null=True)),
-                ('deleted_at', models.DateTimeField(blank=True, help_text='Emptied from the bin', null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("read_at", models.DateTimeField(blank=True, null=True)),
+                ("flagged", models.BooleanField(default=False)),
+                ("legal_notification_read_at", models.DateTimeField(blank=True, null=True)),
+                ("deleted_at", models.DateTimeField(blank=True, help_text="Emptied from the bin", null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('message_uuid', models.UUIDField()),
-                ('memo_version', models.CharField(choices=[('1.1', '1.1'), ('1.2', '1.2')], max_length=3)),
-                ('message_type', models.CharField(choices=[('DIGITALPOST', 'DIGITALPOST'), ('NEMSMS', 'NEMSMS')], default='DIGITALPOST', max_length=12)),
-                ('message_id', models.CharField(blank=True, max_length=256)),
-                ('message_code', models.CharField(blank=True, max_length=256)),
-                ('label', models.CharField(max_length=256)),
-                ('notification', models.CharField(blank=True, max_length=160)),
-                ('reply_allowed', models.BooleanField(default=False)),
-                ('reply_by', models.DateTimeField(blank=True, null=True)),
-                ('value_date', models.DateField(blank=True, help_text='MeMo doNotDeliverUntilDate', null=True)),
-                ('mandatory', models.BooleanField(default=False)),
-                ('legal_notification', models.BooleanField(default=False)),
-                ('post_type', models.CharField(blank=True, max_length=64)),
-                ('sender_id_type', models.CharField(max_length=10)),
-                ('sender_id', models.CharField(max_length=64)),
-                ('sender_label', models.CharField(blank=True, max_length=256)),
-                ('recipient_id_type', models.CharField(max_length=10)),
-                ('recipient_id', models.CharField(max_length=64)),
-                ('recipient_label', models.CharField(blank=True, max_length=256)),
-                ('channel', models.CharField(choices=[('MAILBOX', 'Mailbox'), ('RECIPIENT_SYSTEM', 'Recipient system'), ('REMOTE_PRINT', 'Remote print'), ('NEMSMS', 'NemSMS')], max_length=20)),
-                ('kle_code', models.CharField(blank=True, max_length=20)),
-                ('state', models.CharField(choices=[('HELD', 'Awaiting value date'), ('ACCEPTED', 'Accepted'), ('DELIVERED', 'Delivered'), ('RECALLED', 'Recalled'), ('FAILED', 'Failed')], max_length=10)),
-                ('memo_file', models.FileField(max_length=255, upload_to='memo/%Y/%m/%d/')),
-                ('memo_size', models.PositiveBigIntegerField()),
-                ('memo_sha256', models.CharField(max_length=64)),
-                ('transmission_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('recalled_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("message_uuid", models.UUIDField()),
+                ("memo_version", models.CharField(choices=[("1.1", "1.1"), ("1.2", "1.2")], max_length=3)),
+                (
+                    "message_type",
+                    models.CharField(
+                        choices=[("DIGITALPOST", "DIGITALPOST"), ("NEMSMS", "NEMSMS")],
+                        default="DIGITALPOST",
+                        max_length=12,
+                    ),
+                ),
+                ("message_id", models.CharField(blank=True, max_length=256)),
+                ("message_code", models.CharField(blank=True, max_length=256)),
+                ("label", models.CharField(max_length=256)),
+                ("notification", models.CharField(blank=True, max_length=160)),
+                ("reply_allowed", models.BooleanField(default=False)),
+                ("reply_by", models.DateTimeField(blank=True, null=True)),
+                (
+                    "value_date",
+                    models.DateField(blank=True, help_text="MeMo doNotDeliverUntilDate", null=True),
+                ),
+                ("mandatory", models.BooleanField(default=False)),
+                ("legal_notification", models.BooleanField(default=False)),
+                ("post_type", models.CharField(blank=True, max_length=64)),
+                ("sender_id_type", models.CharField(max_length=10)),
+                ("sender_id", models.CharField(max_length=64)),
+                ("sender_label", models.CharField(blank=True, max_length=256)),
+                ("recipient_id_type", models.CharField(max_length=10)),
+                ("recipient_id", models.CharField(max_length=64)),
+                ("recipient_label", models.CharField(blank=True, max_length=256)),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("MAILBOX", "Mailbox"),
+                            ("RECIPIENT_SYSTEM", "Recipient system"),
+                            ("REMOTE_PRINT", "Remote print"),
+                            ("NEMSMS", "NemSMS"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("kle_code", models.CharField(blank=True, max_length=20)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("HELD", "Awaiting value date"),
+                            ("ACCEPTED", "Accepted"),
+                            ("DELIVERED", "Delivered"),
+                            ("RECALLED", "Recalled"),
+                            ("FAILED", "Failed"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("memo_file", models.FileField(max_length=255, upload_to="memo/%Y/%m/%d/")),
+                ("memo_size", models.PositiveBigIntegerField()),
+                ("memo_sha256", models.CharField(max_length=64)),
+                ("transmission_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                ("recalled_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('EMAIL', 'E-mail'), ('SMS', 'SMS'), ('NEMSMS', 'NemSMS')], max_length=8)),
-                ('address', models.CharField(max_length=254)),
-                ('state', models.CharField(choices=[('PENDING', 'Pending'), ('SENT', 'Sent'), ('FAILED', 'Failed')], default='PENDING', max_length=8)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("EMAIL", "E-mail"), ("SMS", "SMS"), ("NEMSMS", "NemSMS")], max_length=8
+                    ),
+                ),
+                ("address", models.CharField(max_length=254)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("PENDING", "Pending"), ("SENT", "Sent"), ("FAILED", "Failed")],
+                        default="PENDING",
+                        max_length=8,
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='PrintJob',
+            name="PrintJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('PENDING', 'Pending'), ('RENDERED', 'Rendered'), ('EXPORTED', 'Handed to print provider'), ('FAILED', 'Failed')], default='PENDING', max_length=10)),
-                ('address', models.TextField()),
-                ('pdf', models.FileField(blank=True, max_length=255, upload_to='print/%Y/%m/%d/')),
-                ('problems', models.JSONField(blank=True, default=list)),
-                ('batch', models.CharField(blank=True, max_length=64)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('exported_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("PENDING", "Pending"),
+                            ("RENDERED", "Rendered"),
+                            ("EXPORTED", "Handed to print provider"),
+                            ("FAILED", "Failed"),
+                        ],
+                        default="PENDING",
+                        max_length=10,
+                    ),
+                ),
+                ("address", models.TextField()),
+                ("pdf", models.FileField(blank=True, max_length=255, upload_to="print/%Y/%m/%d/")),
+                ("problems", models.JSONField(blank=True, default=list)),
+                ("batch", models.CharField(blank=True, max_length=64)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("exported_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Receipt',
+            name="Receipt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('receipt_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('kind', models.CharField(choices=[('TECHNICAL', 'Technical receipt'), ('BUSINESS', 'Business receipt'), ('BATCH', 'Batch result')], max_length=10)),
-                ('message_uuid', models.UUIDField(blank=True, null=True)),
-                ('transmission_id', models.UUIDField(default=uuid.uuid4)),
-                ('status', models.CharField(choices=[('NOT_ALLOWED', 'NOT_ALLOWED'), ('INVALID', 'INVALID'), ('RECEIVED', 'RECEIVED'), ('COMPLETED', 'COMPLETED')], max_length=12)),
-                ('error_code', models.CharField(blank=True, max_length=64)),
-                ('error_message', models.TextField(blank=True)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('in_queue', models.BooleanField(default=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("receipt_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("TECHNICAL", "Technical receipt"),
+                            ("BUSINESS", "Business receipt"),
+                            ("BATCH", "Batch result"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("message_uuid", models.UUIDField(blank=True, null=True)),
+                ("transmission_id", models.UUIDField(default=uuid.uuid4)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("NOT_ALLOWED", "NOT_ALLOWED"),
+                            ("INVALID", "INVALID"),
+                            ("RECEIVED", "RECEIVED"),
+                            ("COMPLETED", "COMPLETED"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("error_code", models.CharField(blank=True, max_length=64)),
+                ("error_message", models.TextField(blank=True)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("in_queue", models.BooleanField(default=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Delivery',
+            name="Delivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('MAILBOX', 'Mailbox'), ('RECIPIENT_SYSTEM', 'Recipient system'), ('REMOTE_PRINT', 'Remote print'), ('NEMSMS', 'NemSMS')], max_length=20)),
-                ('state', models.CharField(choices=[('HELD', 'Waiting for value date'), ('PENDING', 'Pending'), ('IN_PROGRESS', 'In progress'), ('READY_FOR_FETCH', 'Ready for fetch'), ('DONE', 'Done'), ('FAILED', 'Failed'), ('CANCELLED', 'Cancelled')], max_length=16)),
-                ('due_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('recipient_system', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='deliveries', to='adminaccess.system')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("MAILBOX", "Mailbox"),
+                            ("RECIPIENT_SYSTEM", "Recipient system"),
+                            ("REMOTE_PRINT", "Remote print"),
+                            ("NEMSMS", "NemSMS"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("HELD", "Waiting for value date"),
+                            ("PENDING", "Pending"),
+                            ("IN_PROGRESS", "In progress"),
+                            ("READY_FOR_FETCH", "Ready for fetch"),
+                            ("DONE", "Done"),
+                            ("FAILED", "Failed"),
+                            ("CANCELLED", "Cancelled"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("due_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                (
+                    "recipient_system",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="deliveries",
+                        to="adminaccess.system",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'deliveries',
+                "verbose_name_plural": "deliveries",
             },
         ),
         migrations.CreateModel(
-            name='DeliveryAttempt',
+            name="DeliveryAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('attempted_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('outcome', models.CharField(choices=[('SUCCESS', 'Success'), ('TEMPORARY_FAILURE', 'Temporary failure'), ('PERMANENT_FAILURE', 'Permanent failure')], max_length=20)),
-                ('status_code', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('duration_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('delivery', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempt_rows', to='mailbox.delivery')),
-                ('recipient_system', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='delivery_attempts', to='adminaccess.system')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("attempted_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("SUCCESS", "Success"),
+                            ("TEMPORARY_FAILURE", "Temporary failure"),
+                            ("PERMANENT_FAILURE", "Permanent failure"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("status_code", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                ("duration_ms", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "delivery",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attempt_rows",
+                        to="mailbox.delivery",
+                    ),
+                ),
+                (
+                    "recipient_system",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="delivery_attempts",
+                        to="adminaccess.system",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Action',
+            name="Action",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField()),
-                ('label', models.CharField(max_length=100)),
-                ('action_code', models.CharField(max_length=32)),
-                ('start_at', models.DateTimeField(blank=True, null=True)),
-                ('end_at', models.DateTimeField(blank=True, null=True)),
-                ('url', models.URLField(blank=True, max_length=256)),
-                ('reservation', models.JSONField(blank=True, null=True)),
-                ('document', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='actions', to='mailbox.document')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField()),
+                ("label", models.CharField(max_length=100)),
+                ("action_code", models.CharField(max_length=32)),
+                ("start_at", models.DateTimeField(blank=True, null=True)),
+                ("end_at", models.DateTimeField(blank=True, null=True)),
+                ("url", models.URLField(blank=True, max_length=256)),
+                ("reservation", models.JSONField(blank=True, null=True)),
+                (
+                    "document",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="actions",
+                        to="mailbox.document",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position'],
+                "ordering": ["position"],
             },
         ),
         migrations.CreateModel(
-            name='DocumentFile',
+            name="DocumentFile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField()),
-                ('filename', models.CharField(max_length=255)),
-                ('mime_type', models.CharField(max_length=255)),
-                ('language', models.CharField(blank=True, max_length=2)),
-                ('size', models.PositiveBigIntegerField()),
-                ('sha256', models.CharField(max_length=64)),
-                ('content', models.FileField(max_length=255, upload_to='documents/%Y/%m/%d/')),
-                ('document', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='files', to='mailbox.document')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField()),
+                ("filename", models.CharField(max_length=255)),
+                ("mime_type", models.CharField(max_length=255)),
+                ("language", models.CharField(blank=True, max_length=2)),
+                ("size", models.PositiveBigIntegerField()),
+                ("sha256", models.CharField(max_length=64)),
+                ("content", models.FileField(max_length=255, upload_to="documents/%Y/%m/%d/")),
+                (
+                    "document",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="files",
+                        to="mailbox.document",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position'],
+                "ordering": ["position"],
             },
         ),
     ]

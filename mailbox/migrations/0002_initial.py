@@ -6,276 +6,524 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('adminaccess', '0002_initial'),
-        ('contactstructure', '0002_initial'),
-        ('mailbox', '0001_initial'),
-        ('rights', '0001_initial'),
+        ("adminaccess", "0002_initial"),
+        ("contactstructure", "0002_initial"),
+        ("mailbox", "0001_initial"),
+        ("rights", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='exemption',
-            name='created_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="exemption",
+            name="created_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='exemption',
-            name='ended_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="exemption",
+            name="ended_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='mailbox',
-            name='owner_organisation',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='mailbox', to='rights.organisation'),
+            model_name="mailbox",
+            name="owner_organisation",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="mailbox",
+                to="rights.organisation",
+            ),
         ),
         migrations.AddField(
-            model_name='mailbox',
-            name='owner_person',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='mailbox', to='rights.person'),
+            model_name="mailbox",
+            name="owner_person",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="mailbox",
+                to="rights.person",
+            ),
         ),
         migrations.AddField(
-            model_name='folder',
-            name='mailbox',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='folders', to='mailbox.mailbox'),
+            model_name="folder",
+            name="mailbox",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="folders", to="mailbox.mailbox"
+            ),
         ),
         migrations.AddField(
-            model_name='exemption',
-            name='mailbox',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='exemptions', to='mailbox.mailbox'),
+            model_name="exemption",
+            name="mailbox",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="exemptions", to="mailbox.mailbox"
+            ),
         ),
         migrations.AddField(
-            model_name='mailboxitem',
-            name='folder',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='items', to='mailbox.folder'),
+            model_name="mailboxitem",
+            name="folder",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="items", to="mailbox.folder"
+            ),
         ),
         migrations.AddField(
-            model_name='mailboxitem',
-            name='mailbox',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='mailbox.mailbox'),
+            model_name="mailboxitem",
+            name="mailbox",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="items", to="mailbox.mailbox"
+            ),
         ),
         migrations.AddField(
-            model_name='mailboxitem',
-            name='previous_folder',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='mailbox.folder'),
+            model_name="mailboxitem",
+            name="previous_folder",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="mailbox.folder",
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='contact_point',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='messages', to='contactstructure.contactpoint'),
+            model_name="message",
+            name="contact_point",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="messages",
+                to="contactstructure.contactpoint",
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='recalled_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="message",
+            name="recalled_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='recipient_mailbox',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='received_messages', to='mailbox.mailbox'),
+            model_name="message",
+            name="recipient_mailbox",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="received_messages",
+                to="mailbox.mailbox",
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='recipient_organisation',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='received_messages', to='rights.organisation'),
+            model_name="message",
+            name="recipient_organisation",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="received_messages",
+                to="rights.organisation",
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='recipient_system',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='routed_messages', to='adminaccess.system'),
+            model_name="message",
+            name="recipient_system",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="routed_messages",
+                to="adminaccess.system",
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='reply_to',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='replies', to='mailbox.message'),
+            model_name="message",
+            name="reply_to",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="replies",
+                to="mailbox.message",
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='sender_organisation',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='sent_messages', to='rights.organisation'),
+            model_name="message",
+            name="sender_organisation",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="sent_messages",
+                to="rights.organisation",
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='sender_person',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='sent_messages', to='rights.person'),
+            model_name="message",
+            name="sender_person",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="sent_messages",
+                to="rights.person",
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='sender_system',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='sent_messages', to='adminaccess.system'),
+            model_name="message",
+            name="sender_system",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="sent_messages",
+                to="adminaccess.system",
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='sent_by_representative',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='rights.person'),
+            model_name="message",
+            name="sent_by_representative",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="rights.person",
+            ),
         ),
         migrations.AddField(
-            model_name='mailboxitem',
-            name='message',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='mailbox_items', to='mailbox.message'),
+            model_name="mailboxitem",
+            name="message",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="mailbox_items",
+                to="mailbox.message",
+            ),
         ),
         migrations.AddField(
-            model_name='document',
-            name='message',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='documents', to='mailbox.message'),
+            model_name="document",
+            name="message",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="documents", to="mailbox.message"
+            ),
         ),
         migrations.AddField(
-            model_name='delivery',
-            name='message',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='delivery', to='mailbox.message'),
+            model_name="delivery",
+            name="message",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.CASCADE, related_name="delivery", to="mailbox.message"
+            ),
         ),
         migrations.AddField(
-            model_name='notification',
-            name='message',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='mailbox.message'),
+            model_name="notification",
+            name="message",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="notifications",
+                to="mailbox.message",
+            ),
         ),
         migrations.AddField(
-            model_name='notification',
-            name='person',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='rights.person'),
+            model_name="notification",
+            name="person",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="notifications",
+                to="rights.person",
+            ),
         ),
         migrations.AddField(
-            model_name='printjob',
-            name='message',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='print_job', to='mailbox.message'),
+            model_name="printjob",
+            name="message",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.CASCADE, related_name="print_job", to="mailbox.message"
+            ),
         ),
         migrations.AddField(
-            model_name='receipt',
-            name='message',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='receipts', to='mailbox.message'),
+            model_name="receipt",
+            name="message",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="receipts",
+                to="mailbox.message",
+            ),
         ),
         migrations.AddField(
-            model_name='receipt',
-            name='organisation',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='receipts', to='rights.organisation'),
+            model_name="receipt",
+            name="organisation",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="receipts", to="rights.organisation"
+            ),
         ),
         migrations.AddField(
-            model_name='receipt',
-            name='sender_system',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='receipts', to='adminaccess.system'),
+            model_name="receipt",
+            name="sender_system",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="receipts",
+                to="adminaccess.system",
+            ),
         ),
         migrations.AddIndex(
-            model_name='deliveryattempt',
-            index=models.Index(fields=['recipient_system', 'outcome', '-attempted_at'], name='attempt_system_idx'),
+            model_name="deliveryattempt",
+            index=models.Index(
+                fields=["recipient_system", "outcome", "-attempted_at"], name="attempt_system_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='action',
-            constraint=models.CheckConstraint(condition=models.Q(('url', ''), ('reservation__isnull', True), _connector='OR'), name='action_url_or_reservation'),
+            model_name="action",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("url", ""), ("reservation__isnull", True), _connector="OR"),
+                name="action_url_or_reservation",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='documentfile',
-            constraint=models.UniqueConstraint(fields=('document', 'position'), name='documentfile_position_unique'),
+            model_name="documentfile",
+            constraint=models.UniqueConstraint(
+                fields=("document", "position"), name="documentfile_position_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='mailbox',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('owner_person__isnull', False), ('owner_organisation__isnull', True)), models.Q(('owner_person__isnull', True), ('owner_organisation__isnull', False)), _connector='OR'), name='mailbox_exactly_one_owner'),
+            model_name="mailbox",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("owner_person__isnull", False), ("owner_organisation__isnull", True)),
+                    models.Q(("owner_person__isnull", True), ("owner_organisation__isnull", False)),
+                    _connector="OR",
+                ),
+                name="mailbox_exactly_one_owner",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='mailbox',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('closed_at__isnull', True), ('status', 'ACTIVE')), models.Q(('closed_at__isnull', False), ('status', 'CLOSED')), _connector='OR'), name='mailbox_closed_at_matches_status'),
+            model_name="mailbox",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("closed_at__isnull", True), ("status", "ACTIVE")),
+                    models.Q(("closed_at__isnull", False), ("status", "CLOSED")),
+                    _connector="OR",
+                ),
+                name="mailbox_closed_at_matches_status",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='folder',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'CUSTOM'), _negated=True), fields=('mailbox', 'kind'), name='folder_one_of_each_standard_kind'),
+            model_name="folder",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind", "CUSTOM"), _negated=True),
+                fields=("mailbox", "kind"),
+                name="folder_one_of_each_standard_kind",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='folder',
-            constraint=models.UniqueConstraint(fields=('mailbox', 'name'), name='folder_name_unique_in_mailbox'),
+            model_name="folder",
+            constraint=models.UniqueConstraint(
+                fields=("mailbox", "name"), name="folder_name_unique_in_mailbox"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='exemption',
-            constraint=models.CheckConstraint(condition=models.Q(('valid_until__isnull', True), ('valid_until__gte', models.F('valid_from')), _connector='OR'), name='exemption_period_ordered'),
+            model_name="exemption",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("valid_until__isnull", True),
+                    ("valid_until__gte", models.F("valid_from")),
+                    _connector="OR",
+                ),
+                name="exemption_period_ordered",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='exemption',
-            constraint=models.UniqueConstraint(condition=models.Q(('ended_at__isnull', True)), fields=('mailbox',), name='exemption_one_open_per_mailbox'),
+            model_name="exemption",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("ended_at__isnull", True)),
+                fields=("mailbox",),
+                name="exemption_one_open_per_mailbox",
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(('state', 'HELD')), fields=['value_date'], name='message_held_by_value_date'),
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(("state", "HELD")),
+                fields=["value_date"],
+                name="message_held_by_value_date",
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['message_uuid'], name='message_uuid_idx'),
+            model_name="message",
+            index=models.Index(fields=["message_uuid"], name="message_uuid_idx"),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.UniqueConstraint(condition=models.Q(('sender_organisation__isnull', False)), fields=('sender_organisation', 'message_uuid'), name='message_uuid_unique_per_sending_organisation'),
+            model_name="message",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("sender_organisation__isnull", False)),
+                fields=("sender_organisation", "message_uuid"),
+                name="message_uuid_unique_per_sending_organisation",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.UniqueConstraint(condition=models.Q(('sender_person__isnull', False)), fields=('sender_person', 'message_uuid'), name='message_uuid_unique_per_sending_person'),
+            model_name="message",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("sender_person__isnull", False)),
+                fields=("sender_person", "message_uuid"),
+                name="message_uuid_unique_per_sending_person",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.CheckConstraint(condition=models.Q(('sender_organisation__isnull', False), ('sender_person__isnull', False), _connector='OR'), name='message_has_a_sender'),
+            model_name="message",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("sender_organisation__isnull", False), ("sender_person__isnull", False), _connector="OR"
+                ),
+                name="message_has_a_sender",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('channel', 'MAILBOX'), _negated=True), ('recipient_mailbox__isnull', False), _connector='OR'), name='message_mailbox_channel_has_mailbox'),
+            model_name="message",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("channel", "MAILBOX"), _negated=True),
+                    ("recipient_mailbox__isnull", False),
+                    _connector="OR",
+                ),
+                name="message_mailbox_channel_has_mailbox",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('state', 'HELD'), _negated=True), ('value_date__isnull', False), _connector='OR'), name='message_held_only_with_value_date'),
+            model_name="message",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("state", "HELD"), _negated=True), ("value_date__isnull", False), _connector="OR"
+                ),
+                name="message_held_only_with_value_date",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('delivered_at__isnull', False), ('state', 'DELIVERED')), models.Q(('state', 'DELIVERED'), _negated=True), _connector='OR'), name='message_delivered_has_time'),
+            model_name="message",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("delivered_at__isnull", False), ("state", "DELIVERED")),
+                    models.Q(("state", "DELIVERED"), _negated=True),
+                    _connector="OR",
+                ),
+                name="message_delivered_has_time",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('recalled_at__isnull', False), ('state', 'RECALLED')), models.Q(('state', 'RECALLED'), _negated=True), _connector='OR'), name='message_recalled_has_time'),
+            model_name="message",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("recalled_at__isnull", False), ("state", "RECALLED")),
+                    models.Q(("state", "RECALLED"), _negated=True),
+                    _connector="OR",
+                ),
+                name="message_recalled_has_time",
+            ),
         ),
         migrations.AddIndex(
-            model_name='mailboxitem',
-            index=models.Index(fields=['mailbox', 'folder', '-received_at'], name='mailboxitem_folder_idx'),
+            model_name="mailboxitem",
+            index=models.Index(fields=["mailbox", "folder", "-received_at"], name="mailboxitem_folder_idx"),
         ),
         migrations.AddIndex(
-            model_name='mailboxitem',
-            index=models.Index(condition=models.Q(('read_at__isnull', True)), fields=['mailbox', 'folder'], name='mailboxitem_unread_idx'),
+            model_name="mailboxitem",
+            index=models.Index(
+                condition=models.Q(("read_at__isnull", True)),
+                fields=["mailbox", "folder"],
+                name="mailboxitem_unread_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='mailboxitem',
-            constraint=models.UniqueConstraint(fields=('mailbox', 'message'), name='mailboxitem_once_per_mailbox'),
+            model_name="mailboxitem",
+            constraint=models.UniqueConstraint(
+                fields=("mailbox", "message"), name="mailboxitem_once_per_mailbox"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='document',
-            constraint=models.UniqueConstraint(fields=('message', 'position'), name='document_position_unique'),
+            model_name="document",
+            constraint=models.UniqueConstraint(
+                fields=("message", "position"), name="document_position_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='document',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'MAIN')), fields=('message',), name='document_one_main_per_message'),
+            model_name="document",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind", "MAIN")),
+                fields=("message",),
+                name="document_one_main_per_message",
+            ),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(condition=models.Q(('state', 'PENDING')), fields=['next_attempt_at'], name='delivery_pending_due_idx'),
+            model_name="delivery",
+            index=models.Index(
+                condition=models.Q(("state", "PENDING")),
+                fields=["next_attempt_at"],
+                name="delivery_pending_due_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(condition=models.Q(('state', 'READY_FOR_FETCH')), fields=['recipient_system', 'created_at'], name='delivery_ready_for_fetch_idx'),
+            model_name="delivery",
+            index=models.Index(
+                condition=models.Q(("state", "READY_FOR_FETCH")),
+                fields=["recipient_system", "created_at"],
+                name="delivery_ready_for_fetch_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(condition=models.Q(('state', 'IN_PROGRESS')), fields=['claimed_at'], name='delivery_stuck_idx'),
+            model_name="delivery",
+            index=models.Index(
+                condition=models.Q(("state", "IN_PROGRESS")), fields=["claimed_at"], name="delivery_stuck_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(condition=models.Q(('state', 'PENDING')), fields=['created_at'], name='notification_pending_idx'),
+            model_name="notification",
+            index=models.Index(
+                condition=models.Q(("state", "PENDING")),
+                fields=["created_at"],
+                name="notification_pending_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='notification',
-            constraint=models.UniqueConstraint(fields=('message', 'channel', 'address'), name='notification_once_per_channel_and_address'),
+            model_name="notification",
+            constraint=models.UniqueConstraint(
+                fields=("message", "channel", "address"), name="notification_once_per_channel_and_address"
+            ),
         ),
         migrations.AddIndex(
-            model_name='printjob',
-            index=models.Index(condition=models.Q(('state', 'RENDERED')), fields=['created_at'], name='printjob_to_export_idx'),
+            model_name="printjob",
+            index=models.Index(
+                condition=models.Q(("state", "RENDERED")),
+                fields=["created_at"],
+                name="printjob_to_export_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='receipt',
-            index=models.Index(condition=models.Q(('in_queue', True)), fields=['sender_system', 'created_at'], name='receipt_queue_idx'),
+            model_name="receipt",
+            index=models.Index(
+                condition=models.Q(("in_queue", True)),
+                fields=["sender_system", "created_at"],
+                name="receipt_queue_idx",
+            ),
         ),
     ]

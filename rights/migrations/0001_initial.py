@@ -9,127 +9,366 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('mailbox', '0001_initial'),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("mailbox", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('username', models.CharField(error_messages={'unique': 'A user with that username already exists.'}, help_text='Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.', max_length=150, unique=True, validators=[django.contrib.auth.validators.UnicodeUsernameValidator()], verbose_name='username')),
-                ('first_name', models.CharField(blank=True, max_length=150, verbose_name='first name')),
-                ('last_name', models.CharField(blank=True, max_length=150, verbose_name='last name')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email address')),
-                ('is_staff', models.BooleanField(default=False, help_text='Designates whether the user can log into this admin site.', verbose_name='staff status')),
-                ('is_active', models.BooleanField(default=True, help_text='Designates whether this user should be treated as active. Unselect this instead of deleting accounts.', verbose_name='active')),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now, verbose_name='date joined')),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                ("last_login", models.DateTimeField(blank=True, null=True, verbose_name="last login")),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                (
+                    "username",
+                    models.CharField(
+                        error_messages={"unique": "A user with that username already exists."},
+                        help_text="Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.",
+                        max_length=150,
+                        unique=True,
+                        validators=[django.contrib.auth.validators.UnicodeUsernameValidator()],
+                        verbose_name="username",
+                    ),
+                ),
+                ("first_name", models.CharField(blank=True, max_length=150, verbose_name="first name")),
+                ("last_name", models.CharField(blank=True, max_length=150, verbose_name="last name")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email address")),
+                (
+                    "is_staff",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates whether the user can log into this admin site.",
+                        verbose_name="staff status",
+                    ),
+                ),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Designates whether this user should be treated as active. Unselect this instead of deleting accounts.",
+                        verbose_name="active",
+                    ),
+                ),
+                (
+                    "date_joined",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="date joined"),
+                ),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'rights_user',
+                "db_table": "rights_user",
             },
             managers=[
-                ('objects', django.contrib.auth.models.UserManager()),
+                ("objects", django.contrib.auth.models.UserManager()),
             ],
         ),
         migrations.CreateModel(
-            name='Organisation',
+            name="Organisation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('cvr', models.CharField(max_length=8, unique=True, verbose_name='CVR number')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('kind', models.CharField(choices=[('AUTHORITY', 'Public authority'), ('COMPANY', 'Company')], max_length=16, verbose_name='kind')),
-                ('logo', models.FileField(blank=True, upload_to='logos/', verbose_name='logo')),
-                ('may_send_legal_notification', models.BooleanField(default=False)),
-                ('may_send_mandatory_post', models.BooleanField(default=False)),
-                ('technical_contact_email', models.EmailField(blank=True, max_length=254)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("cvr", models.CharField(max_length=8, unique=True, verbose_name="CVR number")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("AUTHORITY", "Public authority"), ("COMPANY", "Company")],
+                        max_length=16,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("logo", models.FileField(blank=True, upload_to="logos/", verbose_name="logo")),
+                ("may_send_legal_notification", models.BooleanField(default=False)),
+                ("may_send_mandatory_post", models.BooleanField(default=False)),
+                ("technical_contact_email", models.EmailField(blank=True, max_length=254)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
             ],
             options={
-                'ordering': ['name'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('cvr__regex', '^[0-9]{8}\\Z')), name='organisation_cvr_8_digits'), models.CheckConstraint(condition=models.Q(('kind__in', ['AUTHORITY', 'COMPANY'])), name='organisation_kind_valid'), models.CheckConstraint(condition=models.Q(('kind', 'AUTHORITY'), models.Q(('may_send_legal_notification', False), ('may_send_mandatory_post', False)), _connector='OR'), name='organisation_powers_only_for_authorities')],
+                "ordering": ["name"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("cvr__regex", "^[0-9]{8}\\Z")), name="organisation_cvr_8_digits"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("kind__in", ["AUTHORITY", "COMPANY"])),
+                        name="organisation_kind_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("kind", "AUTHORITY"),
+                            models.Q(
+                                ("may_send_legal_notification", False), ("may_send_mandatory_post", False)
+                            ),
+                            _connector="OR",
+                        ),
+                        name="organisation_powers_only_for_authorities",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Person',
+            name="Person",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('cpr', models.CharField(max_length=10, unique=True, verbose_name='CPR number')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='e-mail for notifications')),
-                ('email_verified', models.BooleanField(default=False)),
-                ('mobile', models.CharField(blank=True, max_length=20, verbose_name='mobile number for notifications')),
-                ('mobile_verified', models.BooleanField(default=False)),
-                ('nemsms_mobile', models.CharField(blank=True, max_length=20, verbose_name='NemSMS mobile number')),
-                ('language', models.CharField(choices=[('da', 'Dansk'), ('en', 'English')], default='da', max_length=5)),
-                ('address', models.TextField(blank=True, verbose_name='postal address')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('user', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='person', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("cpr", models.CharField(max_length=10, unique=True, verbose_name="CPR number")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "email",
+                    models.EmailField(blank=True, max_length=254, verbose_name="e-mail for notifications"),
+                ),
+                ("email_verified", models.BooleanField(default=False)),
+                (
+                    "mobile",
+                    models.CharField(
+                        blank=True, max_length=20, verbose_name="mobile number for notifications"
+                    ),
+                ),
+                ("mobile_verified", models.BooleanField(default=False)),
+                (
+                    "nemsms_mobile",
+                    models.CharField(blank=True, max_length=20, verbose_name="NemSMS mobile number"),
+                ),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[("da", "Dansk"), ("en", "English")], default="da", max_length=5
+                    ),
+                ),
+                ("address", models.TextField(blank=True, verbose_name="postal address")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="person",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='MailboxAccess',
+            name="MailboxAccess",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('level', models.CharField(choices=[('READ', 'Read access'), ('READ_WRITE', 'Read and write access')], max_length=12)),
-                ('kind', models.CharField(choices=[('DELEGATION', 'Delegation (fuldmagt)'), ('EMPLOYEE', 'Company employee')], default='DELEGATION', max_length=12)),
-                ('valid_from', models.DateTimeField(default=django.utils.timezone.now)),
-                ('valid_until', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('granted_by_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('mailbox', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='accesses', to='mailbox.mailbox')),
-                ('revoked_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('granted_by_person', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='rights.person')),
-                ('grantee', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='mailbox_accesses', to='rights.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[("READ", "Read access"), ("READ_WRITE", "Read and write access")],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("DELEGATION", "Delegation (fuldmagt)"), ("EMPLOYEE", "Company employee")],
+                        default="DELEGATION",
+                        max_length=12,
+                    ),
+                ),
+                ("valid_from", models.DateTimeField(default=django.utils.timezone.now)),
+                ("valid_until", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                (
+                    "granted_by_user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "mailbox",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="accesses",
+                        to="mailbox.mailbox",
+                    ),
+                ),
+                (
+                    "revoked_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "granted_by_person",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="rights.person",
+                    ),
+                ),
+                (
+                    "grantee",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="mailbox_accesses",
+                        to="rights.person",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='StaffRole',
+            name="StaffRole",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('USER_ADMINISTRATOR', 'User administrator'), ('SYSTEM_ADMINISTRATOR', 'System administrator'), ('CONTACT_STRUCTURE_ADMINISTRATOR', 'Contact structure administrator'), ('EVENT_LOG_READER', 'Event log reader'), ('RECALL_ADMINISTRATOR', 'Recall administrator'), ('CITIZEN_SERVICE', 'Citizen-service staff'), ('MAILBOX_USER', 'Company mailbox user')], max_length=40)),
-                ('granted_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('granted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='staff_roles', to='rights.organisation')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='staff_roles', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("USER_ADMINISTRATOR", "User administrator"),
+                            ("SYSTEM_ADMINISTRATOR", "System administrator"),
+                            ("CONTACT_STRUCTURE_ADMINISTRATOR", "Contact structure administrator"),
+                            ("EVENT_LOG_READER", "Event log reader"),
+                            ("RECALL_ADMINISTRATOR", "Recall administrator"),
+                            ("CITIZEN_SERVICE", "Citizen-service staff"),
+                            ("MAILBOX_USER", "Company mailbox user"),
+                        ],
+                        max_length=40,
+                    ),
+                ),
+                ("granted_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "granted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="staff_roles",
+                        to="rights.organisation",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="staff_roles",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='person',
-            constraint=models.CheckConstraint(condition=models.Q(('cpr__regex', '^[0-9]{10}\\Z')), name='person_cpr_10_digits'),
+            model_name="person",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("cpr__regex", "^[0-9]{10}\\Z")), name="person_cpr_10_digits"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='person',
-            constraint=models.CheckConstraint(condition=models.Q(('nemsms_mobile', ''), ('nemsms_mobile__regex', '^\\+?[0-9]{8,15}\\Z'), _connector='OR'), name='person_nemsms_mobile_format'),
+            model_name="person",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("nemsms_mobile", ""), ("nemsms_mobile__regex", "^\\+?[0-9]{8,15}\\Z"), _connector="OR"
+                ),
+                name="person_nemsms_mobile_format",
+            ),
         ),
         migrations.AddIndex(
-            model_name='mailboxaccess',
-            index=models.Index(fields=['grantee', 'mailbox'], name='mailboxaccess_grantee_idx'),
+            model_name="mailboxaccess",
+            index=models.Index(fields=["grantee", "mailbox"], name="mailboxaccess_grantee_idx"),
         ),
         migrations.AddConstraint(
-            model_name='mailboxaccess',
-            constraint=models.CheckConstraint(condition=models.Q(('valid_until__isnull', True), ('valid_until__gt', models.F('valid_from')), _connector='OR'), name='mailboxaccess_period_ordered'),
+            model_name="mailboxaccess",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("valid_until__isnull", True),
+                    ("valid_until__gt", models.F("valid_from")),
+                    _connector="OR",
+                ),
+                name="mailboxaccess_period_ordered",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='mailboxaccess',
-            constraint=models.UniqueConstraint(condition=models.Q(('revoked_at__isnull', True)), fields=('mailbox', 'grantee'), name='mailboxaccess_one_live_grant'),
+            model_name="mailboxaccess",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("revoked_at__isnull", True)),
+                fields=("mailbox", "grantee"),
+                name="mailboxaccess_one_live_grant",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='staffrole',
-            constraint=models.UniqueConstraint(fields=('user', 'organisation', 'role'), name='staffrole_unique_per_user_org_role'),
+            model_name="staffrole",
+            constraint=models.UniqueConstraint(
+                fields=("user", "organisation", "role"), name="staffrole_unique_per_user_org_role"
+            ),
         ),
     ]

@@ -24,9 +24,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-        parser.add_argument(
-            "--no-start", action="store_true", help="Prepare and print, do not start."
-        )
+        parser.add_argument("--no-start", action="store_true", help="Prepare and print, do not start.")
 
     def handle(self, *args, port: int, no_start: bool, **options):
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -38,9 +36,7 @@ class Command(BaseCommand):
         self.stdout.write(banner(port))
         if no_start:
             return
-        honcho = shutil.which("honcho", path=str(Path(sys.executable).parent)) or shutil.which(
-            "honcho"
-        )
+        honcho = shutil.which("honcho", path=str(Path(sys.executable).parent)) or shutil.which("honcho")
         root = str(settings.BASE_DIR)
         env = {
             **os.environ,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from mailbox.models import Exemption
-
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -12,6 +10,7 @@ from adminaccess.models import System
 from adminaccess.services import system_create
 from contactstructure.models import ContactGroup, ContactPoint
 from digitalpost import demo
+from mailbox.models import Exemption
 from rights.models import MailboxAccess, Organisation, Person, StaffRole
 from rights.services import organisation_create, person_create, staff_role_grant
 
@@ -64,9 +63,7 @@ def seed() -> bool:
     for role in StaffRole.Role.values:
         if role != StaffRole.Role.MAILBOX_USER:
             staff_role_grant(user=staff.user, organisation=authority, role=role)
-    staff_role_grant(
-        user=employee.user, organisation=company, role=StaffRole.Role.USER_ADMINISTRATOR
-    )
+    staff_role_grant(user=employee.user, organisation=company, role=StaffRole.Role.USER_ADMINISTRATOR)
     staff_role_grant(user=employee.user, organisation=company, role=StaffRole.Role.MAILBOX_USER)
 
     MailboxAccess.objects.create(
