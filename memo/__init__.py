@@ -13,7 +13,7 @@ No Django here: a sender system can use this package on its own::
 from memo.errors import MemoError, MemoParseError
 from memo.model import Message
 from memo.reader import from_tree, parse
-from memo.validate import ValidationReport, validate, validate_tree
+from memo.validation import ValidationReport, validate, validate_tree
 from memo.writer import serialize, to_tree
 
 __all__ = [

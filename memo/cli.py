@@ -75,7 +75,7 @@ def _print_errors(path: Path, errors: Sequence[MemoError]) -> None:
 
 def _validate(args: argparse.Namespace) -> int:
     # Imported here so that `show` does not pay for loading the XSDs.
-    from memo.validate import validate
+    from memo.validation import validate
 
     status = EXIT_OK
     for path in args.files:

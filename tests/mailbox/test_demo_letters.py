@@ -6,7 +6,7 @@ from django.core.management import call_command
 
 from digitalpost import demo
 from mailbox.models import MailboxItem, Message
-from memo.validate import validate
+from memo.validation import validate
 
 
 def test_every_demo_letter_is_valid_memo(db):

@@ -16,7 +16,7 @@ import pytest
 from memo.cli import main
 from memo.errors import MemoError
 from memo.schema import validate_schema
-from memo.validate import validate
+from memo.validation import validate
 from memo.xmlsafe import parse_tree
 from tests.memo.conftest import reference_dir, sample_paths
 

@@ -1,4 +1,4 @@
-"""memo.validate: the three levels, reported apart, and what runs when."""
+"""memo.validation: the three levels, reported apart, and what runs when."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from memo import validate as validate_module
+from memo import validation as validate_module
 from memo.errors import MemoError
-from memo.validate import ValidationReport, message_version, validate, validate_tree
+from memo.validation import ValidationReport, message_version, validate, validate_tree
 from memo.xmlsafe import MEMO_NS, parse_tree
 from tests.memo.test_rules import action_xml, body_xml, document, file_xml, message
 
@@ -189,7 +189,7 @@ def test_a_failing_rule_check_refuses_the_message_instead_of_raising(monkeypatch
         raise RuntimeError("bug")
 
     monkeypatch.setattr(validate_module, "check_rules", broken)
-    with caplog.at_level(logging.ERROR, logger="memo.validate"):
+    with caplog.at_level(logging.ERROR, logger="memo.validation"):
         report = validate(message())
     assert report.rule_errors == [
         MemoError(

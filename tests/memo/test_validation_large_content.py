@@ -8,7 +8,7 @@ import os
 import pytest
 
 from memo import model as m
-from memo import validate as v
+from memo import validation as v
 from memo.reader import from_tree
 from memo.schema import validate_schema
 from memo.writer import serialize
