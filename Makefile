@@ -7,7 +7,7 @@ export PORT
 
 .PHONY: install run test bench lint format clean
 
-install: $(VENV)/.installed node_modules/.installed
+install: $(VENV)/.installed node_modules/.installed var/staticfiles/.collected
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,11 @@ $(VENV)/.installed: pyproject.toml
 
 node_modules/.installed: package.json
 	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Static files (our CSS and DKFDS from npm) collected for whitenoise.
+var/staticfiles/.collected: node_modules/.installed $(VENV)/.installed $(shell find static -type f)
+	$(PY) manage.py collectstatic --noinput --verbosity 0
 	touch $@
 
 run: install

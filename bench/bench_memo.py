@@ -15,7 +15,7 @@ from lxml import etree
 
 from memo import model as m
 from memo.reader import from_tree, parse
-from memo.validate import validate
+from memo.validation import validate
 from memo.writer import serialize
 
 
