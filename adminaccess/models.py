@@ -57,6 +57,11 @@ class System(models.Model):
     certificate_fingerprint = models.CharField(max_length=95, blank=True, help_text="SHA-256, hex")
     # CIDR strings; empty means any address.
     allowed_ips = models.JSONField(default=list, blank=True)
+    # A sender system may also send as organisations that have delegated sending to it
+    # (e.g. a municipality's shared case system sending for a joint authority).
+    send_on_behalf_of = models.ManyToManyField(
+        Organisation, blank=True, related_name="delegated_sender_systems"
+    )
 
     # Health of a recipient system, kept by the delivery engine for the seven-day rule.
     last_success_at = models.DateTimeField(null=True, blank=True)

@@ -7,6 +7,7 @@ from digitalpost.health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("apis/v1/", include("mailbox.api.urls")),
     path("django-admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("mailbox.urls")),

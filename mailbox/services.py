@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC
+from datetime import UTC, date
 
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from mailbox.models import Action, Document, DocumentFile, Folder, Mailbox, MailboxItem, Message
+from adminaccess.models import Event
+from adminaccess.services import event_log_write
+from mailbox.models import (
+    Action,
+    Document,
+    DocumentFile,
+    Exemption,
+    Folder,
+    Mailbox,
+    MailboxItem,
+    Message,
+)
 from memo import model as memo_model
+from rights.models import User
 
 STANDARD_FOLDERS = (Folder.Kind.INBOX, Folder.Kind.SENT, Folder.Kind.DRAFTS, Folder.Kind.BIN)
 
@@ -168,3 +181,84 @@ def message_deliver_to_mailbox(*, message: Message, at=None) -> MailboxItem:
             state=Message.State.DELIVERED, delivered_at=at
         )
     return item
+
+
+@transaction.atomic
+def exemption_create(
+    *,
+    mailbox: Mailbox,
+    reason: str,
+    valid_from: date | None = None,
+    valid_until: date | None = None,
+    print_address: str | None = None,
+    created_by: User | None = None,
+) -> Exemption:
+    """Exempt a mailbox's owner from Digital Post: from now on their letters go to remote print.
+
+    ``print_address`` defaults to the owner's postal address (people have one, organisations
+    do not). An exemption is open until it is ended, so one that ended in the past would
+    block every later exemption; such periods are refused.
+    """
+    reason = reason.strip()
+    today = timezone.localdate()
+    valid_from = valid_from or today
+    if not reason:
+        raise ValidationError({"reason": "An exemption needs a reason."})
+    if len(reason) > Exemption._meta.get_field("reason").max_length:
+        raise ValidationError({"reason": "A reason is at most 200 characters."})
+    if valid_until is not None and valid_until < valid_from:
+        raise ValidationError({"valid_until": "An exemption cannot end before it starts."})
+    if valid_until is not None and valid_until < today:
+        raise ValidationError({"valid_until": "An exemption cannot end in the past."})
+    if print_address is None:
+        print_address = mailbox.owner_person.address if mailbox.owner_person_id else ""
+    # Lock the mailbox so two exemptions cannot both pass the check below; the partial unique
+    # index exemption_one_open_per_mailbox is the backstop.
+    Mailbox.objects.select_for_update().filter(pk=mailbox.pk).first()
+    if Exemption.objects.filter(mailbox=mailbox, ended_at__isnull=True).exists():
+        raise ValidationError(
+            {"mailbox": f"{mailbox.owner_id_type} {mailbox.owner_identifier} is already exempt."},
+            code="exists",
+        )
+    exemption = Exemption.objects.create(
+        mailbox=mailbox,
+        reason=reason,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        print_address=print_address,
+        created_by=created_by,
+    )
+    event_log_write(
+        tag=Event.Tag.DIGITAL_POST_EXEMPTED,
+        mailbox=mailbox,
+        subject=mailbox.owner_identifier,
+        actor_user=created_by,
+        details={
+            "reason": reason,
+            "validFrom": valid_from.isoformat(),
+            "validUntil": valid_until.isoformat() if valid_until else None,
+        },
+    )
+    return exemption
+
+
+@transaction.atomic
+def exemption_end(*, mailbox: Mailbox, ended_by: User | None = None) -> Exemption:
+    """End the mailbox's open exemption now: digital mail reaches the owner again."""
+    exemption = (
+        Exemption.objects.select_for_update().filter(mailbox=mailbox, ended_at__isnull=True).first()
+    )
+    if exemption is None:
+        raise ValidationError(
+            {"mailbox": f"{mailbox.owner_id_type} {mailbox.owner_identifier} is not exempt."},
+            code="not-exempt",
+        )
+    exemption.ended_at, exemption.ended_by = timezone.now(), ended_by
+    exemption.save(update_fields=["ended_at", "ended_by"])
+    event_log_write(
+        tag=Event.Tag.DIGITAL_POST_EXEMPTION_ENDED,
+        mailbox=mailbox,
+        subject=mailbox.owner_identifier,
+        actor_user=ended_by,
+    )
+    return exemption

@@ -161,6 +161,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "adminaccess.tasks.record_worker_heartbeat",
         "schedule": timedelta(seconds=30),
     },
+    # Picks up deliveries a lost task left behind (see mailbox/delivery.py).
+    "sweep-deliveries": {"task": "mailbox.tasks.sweep_deliveries", "schedule": timedelta(seconds=60)},
 }
 
 # --- REST API -------------------------------------------------------------------------------
@@ -169,6 +171,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "mailbox.api.common.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Digital Post hub API (NgDP-compatible)",
@@ -178,6 +182,15 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- The hub ----------------------------------------------------------------------------------
+# Mutual TLS ends at the reverse proxy. Only a proxy at one of these addresses may tell the
+# hub, in this header, which client certificate (URL-encoded PEM, as nginx's
+# $ssl_client_escaped_cert) a system presented, or which address a call came from.
+DIGITALPOST_TRUSTED_PROXIES = env.list("DIGITALPOST_TRUSTED_PROXIES", default=[])
+DIGITALPOST_CLIENT_CERT_HEADER = env.str("DIGITALPOST_CLIENT_CERT_HEADER", default="X-SSL-Client-Cert")
+# Largest request body the API reads, checked before reading: one MeMo, and one batch.
+DIGITALPOST_MAX_MEMO_BYTES = env.int("DIGITALPOST_MAX_MEMO_BYTES", default=140 * 1024 * 1024)
+DIGITALPOST_MAX_BATCH_BYTES = env.int("DIGITALPOST_MAX_BATCH_BYTES", default=512 * 1024 * 1024)
+
 # Shown on pages and in the start-up banner, e.g. http://localhost:8000.
 HUB_BASE_URL = env.str("HUB_BASE_URL", default="http://localhost:8000")
 # The development login (pick a demo person) stands in for MitID. Never on in production.

@@ -1,0 +1,120 @@
+"""What every operation of the NgDP-compatible API shares: who may call, and how errors look.
+
+Errors use NgDP's body: ``{code, message, fieldErrors: [{resource, field, code, message,
+rejectedValue}]}``. Each operation is its own APIView; where NgDP puts two operations on one
+path (GET and POST ``/memos/``), :func:`by_method` sends each method to its own view.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpResponseNotAllowed
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework import exceptions, status
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from adminaccess.authentication import SystemBasicAuthentication
+from adminaccess.models import System
+
+
+def error_body(code: str, message: str, field_errors=()) -> dict:
+    return {
+        "code": code,
+        "message": message,
+        "fieldErrors": [
+            {
+                "resource": e.resource,
+                "field": e.field,
+                "code": e.code,
+                "message": e.message,
+                "rejectedValue": e.rejected_value,
+            }
+            for e in field_errors
+        ],
+    }
+
+
+def error_response(status_code: int, code: str, message: str, field_errors=()) -> Response:
+    return Response(error_body(code, message, field_errors), status=status_code)
+
+
+_CODES = {
+    exceptions.NotAuthenticated: "UNAUTHORIZED",
+    exceptions.AuthenticationFailed: "UNAUTHORIZED",
+    exceptions.PermissionDenied: "FORBIDDEN",
+    exceptions.NotFound: "NOT_FOUND",
+    exceptions.MethodNotAllowed: "METHOD_NOT_ALLOWED",
+    exceptions.UnsupportedMediaType: "UNSUPPORTED_MEDIA_TYPE",
+    exceptions.ParseError: "BAD_REQUEST",
+    exceptions.ValidationError: "BAD_REQUEST",
+    exceptions.Throttled: "TOO_MANY_REQUESTS",
+}
+
+
+def exception_handler(exc, context):
+    """DRF's errors in NgDP's shape."""
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    code = getattr(exc, "default_code", None)
+    if not (isinstance(code, str) and code.isupper()):
+        code = next((c for t, c in _CODES.items() if isinstance(exc, t)), "ERROR")
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+    message = detail if isinstance(detail, str) else "; ".join(str(d) for d in _flatten(detail))
+    response.data = error_body(code, str(message))
+    return response
+
+
+def _flatten(detail):
+    if isinstance(detail, dict):
+        for value in detail.values():
+            yield from _flatten(value)
+    elif isinstance(detail, list):
+        for value in detail:
+            yield from _flatten(value)
+    else:
+        yield detail
+
+
+class IsSystemOfKind(BasePermission):
+    kind: str = ""
+
+    def has_permission(self, request, view) -> bool:
+        system = request.auth
+        if not isinstance(system, System):
+            raise exceptions.NotAuthenticated("Authenticate with Basic systemId:apiToken.")
+        if system.kind != self.kind:
+            raise exceptions.PermissionDenied(f"This operation is for {self.kind.lower()} systems.")
+        return True
+
+
+class IsSenderSystem(IsSystemOfKind):
+    kind = System.Kind.SENDER
+
+
+class IsRecipientSystem(IsSystemOfKind):
+    kind = System.Kind.RECIPIENT
+
+
+class SystemAPIView(APIView):
+    authentication_classes = [SystemBasicAuthentication]
+    permission_classes = [IsSenderSystem]
+
+
+def by_method(**views):
+    """One path, one view per HTTP method (NgDP puts send and pull both on /memos/)."""
+    handlers = {method.upper(): view for method, view in views.items()}
+
+    @csrf_exempt
+    def dispatch(request, *args, **kwargs):
+        handler = handlers.get(request.method)
+        if handler is None:
+            return HttpResponseNotAllowed(list(handlers))
+        return handler(request, *args, **kwargs)
+
+    return dispatch
+
+
+HTTP_413 = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE

@@ -1,0 +1,204 @@
+"""Sender systems: send one MeMo, send a batch, recall before the value date."""
+
+from __future__ import annotations
+
+import io
+import lzma
+import tarfile
+import uuid
+from datetime import UTC
+
+from django.conf import settings
+from django.db import transaction
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.parsers import BaseParser
+from rest_framework.response import Response
+
+from mailbox.api.common import HTTP_413, SystemAPIView, error_response
+from mailbox.models import Receipt
+from mailbox.sending import RecallRefused, SendRefused, memo_recall, memo_send
+
+XML_TYPES = ("application/xml", "text/xml")
+LZMA_TYPE = "application/x-lzma"
+MULTIPART_TYPE = "multipart/form-data"
+
+
+class ReceiptSerializer(serializers.Serializer):
+    """NgDP's Receipt."""
+
+    transmissionId = serializers.UUIDField(source="transmission_id")
+    messageUUID = serializers.UUIDField(source="message_uuid", allow_null=True)
+    messageId = serializers.SerializerMethodField()
+    errorCode = serializers.CharField(source="error_code", allow_blank=True)
+    errorMessage = serializers.CharField(source="error_message", allow_blank=True)
+    timeStamp = serializers.DateTimeField(source="created_at", default_timezone=UTC)
+    receiptStatus = serializers.ChoiceField(source="status", choices=Receipt.Status.choices)
+
+    def get_messageId(self, receipt: Receipt) -> str | None:
+        return receipt.message.message_id or None if receipt.message_id else None
+
+
+ERROR_SCHEMA = inline_serializer(
+    "Error",
+    {
+        "code": serializers.CharField(),
+        "message": serializers.CharField(),
+        "fieldErrors": serializers.ListField(
+            child=inline_serializer(
+                "FieldError",
+                {
+                    "resource": serializers.CharField(),
+                    "field": serializers.CharField(),
+                    "code": serializers.CharField(),
+                    "message": serializers.CharField(),
+                    "rejectedValue": serializers.CharField(allow_null=True),
+                },
+            )
+        ),
+    },
+)
+
+
+class RawBodyParser(BaseParser):
+    """Declares the media types we take; the view reads the body itself, within the limit."""
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):  # pragma: no cover - unused
+        return None
+
+
+def read_body(request, limit: int) -> bytes | None:
+    """The body, or None if it is larger than ``limit`` (checked before reading where possible)."""
+    declared = request.META.get("CONTENT_LENGTH")
+    if declared and declared.isdigit() and int(declared) > limit:
+        return None
+    data = request._request.read(limit + 1)
+    return None if len(data) > limit else data
+
+
+def too_large(limit: int) -> Response:
+    return error_response(HTTP_413, "PAYLOAD_TOO_LARGE", f"The request body is larger than {limit} bytes.")
+
+
+class SendMemoView(SystemAPIView):
+    """POST /apis/v1/memos/ : one MeMo (XML) or a batch (LZMA tar, or multipart part `file`)."""
+
+    parser_classes = [RawBodyParser]
+
+    @extend_schema(
+        operation_id="sendMemo",
+        summary="Send one MeMo message, or a batch",
+        description=(
+            "With `Content-Type: application/xml` (or `text/xml`) the body is one MeMo message and "
+            "`memo-message-uuid` must equal its messageUUID; the answer is a Receipt. With "
+            "`application/x-lzma` (a tar archive of MeMo files, LZMA-compressed), or multipart/form-data "
+            "with a part named `file`, the body is a batch: the answer counts what was taken, and each "
+            "message's receipt goes to the receipt queue."
+        ),
+        parameters=[OpenApiParameter("memo-message-uuid", OpenApiTypes.UUID, OpenApiParameter.QUERY)],
+        request={
+            "application/xml": OpenApiTypes.STR,
+            LZMA_TYPE: OpenApiTypes.BINARY,
+            MULTIPART_TYPE: OpenApiTypes.BINARY,
+        },
+        responses={
+            201: ReceiptSerializer,
+            400: OpenApiResponse(ERROR_SCHEMA, description="Invalid MeMo (one field error per problem)"),
+            401: ERROR_SCHEMA,
+            403: ERROR_SCHEMA,
+            409: OpenApiResponse(ERROR_SCHEMA, description="messageUUID already used for another message"),
+            413: ERROR_SCHEMA,
+            415: ERROR_SCHEMA,
+        },
+    )
+    def post(self, request):
+        content_type = request.content_type.split(";")[0].strip().lower()
+        if content_type in XML_TYPES:
+            return self._single(request)
+        if content_type in (LZMA_TYPE, MULTIPART_TYPE):
+            from mailbox.api.batch import send_batch
+
+            return send_batch(request, content_type)
+        return error_response(
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            f"Send MeMo as {' or '.join(XML_TYPES)}, or a batch as {LZMA_TYPE} or {MULTIPART_TYPE}.",
+        )
+
+    def _single(self, request):
+        raw_uuid = request.query_params.get("memo-message-uuid")
+        if not raw_uuid:
+            return error_response(
+                400, "MESSAGE_UUID_MISSING", "The query parameter memo-message-uuid is required."
+            )
+        try:
+            expected = uuid.UUID(raw_uuid)
+        except ValueError:
+            return error_response(
+                400, "MESSAGE_UUID_MISMATCH", f"memo-message-uuid {raw_uuid!r} is not a UUID."
+            )
+        limit = settings.DIGITALPOST_MAX_MEMO_BYTES
+        data = read_body(request, limit)
+        if data is None:
+            return too_large(limit)
+        try:
+            result = memo_send(data=data, system=request.auth, expected_uuid=expected)
+        except SendRefused as refused:
+            return error_response(refused.status, refused.code, refused.message, refused.field_errors)
+        return Response(ReceiptSerializer(result.receipt).data, status=status.HTTP_201_CREATED)
+
+
+class RecallMemoView(SystemAPIView):
+    """DELETE /apis/v1/memos/{messageUUID} : recall a message not yet delivered."""
+
+    @extend_schema(
+        operation_id="recallMemo",
+        summary="Recall a message before it is delivered (before its value date)",
+        responses={204: None, 401: ERROR_SCHEMA, 403: ERROR_SCHEMA, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA},
+    )
+    def delete(self, request, message_uuid: uuid.UUID):
+        try:
+            with transaction.atomic():
+                memo_recall(message_uuid=message_uuid, system=request.auth)
+        except RecallRefused as refused:
+            return error_response(refused.status, refused.code, refused.message)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class BatchTooLarge(ValueError):
+    """The archive unpacks to more, or holds more files, than the hub takes in one batch."""
+
+
+def unpack_lzma_tar(data: bytes, *, max_member: int, max_members: int, max_unpacked: int):
+    """Yield (name, bytes) for each regular file of an LZMA-compressed tar, within limits.
+
+    Decompression is bounded before a byte is unpacked past ``max_unpacked``, so a small
+    archive that expands enormously is refused instead of filling memory.
+    """
+    decompressor = lzma.LZMADecompressor()
+    out = io.BytesIO()
+    chunk = data
+    while chunk or not decompressor.eof:
+        piece = decompressor.decompress(chunk, max_length=1024 * 1024)
+        chunk = b""
+        out.write(piece)
+        if out.tell() > max_unpacked:
+            raise BatchTooLarge(f"the archive unpacks to more than {max_unpacked} bytes")
+        if decompressor.eof or (not piece and decompressor.needs_input):
+            break
+    out.seek(0)
+    with tarfile.open(fileobj=out, mode="r:") as archive:
+        count = 0
+        for member in archive:
+            if not member.isfile():
+                continue
+            count += 1
+            if count > max_members:
+                raise BatchTooLarge(f"the archive holds more than {max_members} files")
+            if member.size > max_member:
+                yield member.name, None
+                continue
+            yield member.name, archive.extractfile(member).read()

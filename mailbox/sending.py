@@ -1,0 +1,439 @@
+"""The path of one message into the hub, step by step as in DESIGN.md:
+
+receive -> parse + validate MeMo -> authorise the sender for this message -> resolve the
+recipient -> persist message + receipt + outbox row in ONE transaction -> receipt, and the
+delivery task queued only after commit.
+
+Services here never see a request: the API (and the test portal, and replies written in the
+inbox) call them with bytes and the calling system.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from adminaccess.models import Event, System
+from adminaccess.services import event_log_write
+from contactstructure.models import ContactPoint
+from mailbox.models import Delivery, Mailbox, Message, Receipt
+from mailbox.services import message_store
+from memo import MemoParseError, from_tree, validate
+from memo import model as memo_model
+from rights.models import Organisation, Person
+
+
+@dataclass(frozen=True)
+class FieldError:
+    resource: str
+    field: str
+    code: str
+    message: str
+    rejected_value: str | None = None
+
+
+class SendRefused(Exception):
+    """The message is refused before anything is stored: an HTTP error with NgDP's body."""
+
+    def __init__(self, status: int, code: str, message: str, field_errors: list[FieldError] = ()) -> None:
+        super().__init__(f"{code}: {message}")
+        self.status, self.code, self.message = status, code, message
+        self.field_errors = list(field_errors)
+
+
+@dataclass(frozen=True)
+class NotAllowed:
+    """The message is valid but cannot be delivered: a NOT_ALLOWED receipt, nothing else."""
+
+    code: str
+    message: str
+
+
+@dataclass
+class Route:
+    """Where a message goes, as decided when it is accepted."""
+
+    channel: str
+    recipient_mailbox: Mailbox | None = None
+    recipient_organisation: Organisation | None = None
+    recipient_system: System | None = None
+    contact_point: ContactPoint | None = None
+    notes: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    receipt: Receipt
+    created: bool
+
+
+def memo_send(*, data: bytes, system: System, expected_uuid: uuid.UUID | None = None) -> SendResult:
+    """Accept one MeMo from a sender system, or refuse it with a specific error."""
+    memo = memo_parse_and_validate(data)
+    if expected_uuid is not None and memo.header.message_uuid != expected_uuid:
+        raise SendRefused(
+            400,
+            "MESSAGE_UUID_MISMATCH",
+            f"The query parameter memo-message-uuid ({expected_uuid}) is not the MeMo's messageUUID "
+            f"({memo.header.message_uuid}).",
+        )
+    sender = authorise_sender(system=system, memo=memo)
+    digest = hashlib.sha256(data).hexdigest()
+    existing = _existing(sender, memo.header.message_uuid, digest)
+    if existing is not None:
+        return SendResult(existing, created=False)
+    route = resolve_recipient(memo=memo, sender=sender, system=system)
+    if isinstance(route, NotAllowed):
+        return SendResult(_refusal_receipt(system, sender, memo, route), created=True)
+    try:
+        with transaction.atomic():
+            receipt, delivery = _persist(data, memo, sender, system, route)
+    except IntegrityError:
+        # Two sends of one messageUUID raced; the loser answers as a resend would.
+        existing = _existing(sender, memo.header.message_uuid, digest)
+        if existing is None:
+            raise
+        return SendResult(existing, created=False)
+    if delivery.state == Delivery.State.PENDING:
+        from mailbox.tasks import deliver
+
+        transaction.on_commit(lambda: deliver.delay(delivery.pk))
+    return SendResult(receipt, created=True)
+
+
+def memo_parse_and_validate(data: bytes) -> memo_model.Message:
+    report = validate(data)
+    if not report.ok:
+        code = "MEMO_UNREADABLE" if report.xml_errors else "MEMO_INVALID"
+        message = (
+            "The request body is not a readable MeMo document."
+            if report.xml_errors
+            else f"The MeMo message is not valid ({len(report.errors)} errors)."
+        )
+        raise SendRefused(
+            400, code, message, [FieldError("memo", e.path, e.code, e.message) for e in report.errors]
+        )
+    try:
+        return from_tree(report.root)
+    except MemoParseError as exc:
+        error = exc.error
+        raise SendRefused(
+            400, "MEMO_INVALID", error.message, [FieldError("memo", error.path, error.code, error.message)]
+        ) from None
+
+
+def authorise_sender(*, system: System, memo: memo_model.Message) -> Organisation:
+    """The organisation the message is sent as, if this system may send as it, and this kind."""
+    if system.kind != System.Kind.SENDER:
+        raise SendRefused(403, "NOT_A_SENDER_SYSTEM", "Only sender systems may send messages.")
+    header = memo.header
+    sender = header.sender
+    own = system.organisation
+    if sender.id_type.strip().upper() != "CVR":
+        raise SendRefused(
+            403, "SENDER_NOT_ALLOWED", f"A system sends as an organisation (CVR), not as {sender.id_type}."
+        )
+    if sender.sender_id == own.cvr:
+        organisation = own
+    else:
+        organisation = system.send_on_behalf_of.filter(cvr=sender.sender_id).first()
+        if organisation is None:
+            raise SendRefused(
+                403,
+                "SENDER_NOT_ALLOWED",
+                f"This system belongs to CVR {own.cvr} and may not send as CVR {sender.sender_id}.",
+                [
+                    FieldError(
+                        "memo",
+                        "/Message/MessageHeader/Sender/senderID",
+                        "SENDER_NOT_ALLOWED",
+                        "Not this system's organisation.",
+                        sender.sender_id,
+                    )
+                ],
+            )
+    if header.legal_notification and not organisation.may_send_legal_notification:
+        raise SendRefused(
+            403, "LEGAL_NOTIFICATION_NOT_ALLOWED", f"{organisation.name} may not send legal notifications."
+        )
+    if header.mandatory and not organisation.may_send_mandatory_post:
+        raise SendRefused(403, "MANDATORY_NOT_ALLOWED", f"{organisation.name} may not send mandatory post.")
+    return organisation
+
+
+def resolve_recipient(
+    *, memo: memo_model.Message, sender: Organisation, system: System
+) -> Route | NotAllowed:
+    header = memo.header
+    recipient = header.recipient
+    id_type = recipient.id_type.strip().upper()
+    nemsms = header.message_type == memo_model.MessageType.NEMSMS
+    if id_type == "CPR":
+        if not sender.is_authority:
+            return NotAllowed("COMPANIES_SEND_ONLY_TO_AUTHORITIES", "A company may send only to authorities.")
+        person = Person.objects.filter(cpr=recipient.recipient_id).select_related("mailbox").first()
+        if person is None or not hasattr(person, "mailbox"):
+            return NotAllowed(
+                "RECIPIENT_NOT_FOUND", f"No Digital Post mailbox for CPR {recipient.recipient_id}."
+            )
+        if nemsms:
+            if not person.nemsms_mobile:
+                return NotAllowed("NEMSMS_NOT_REGISTERED", "The recipient has not registered for NemSMS.")
+            return Route(Message.Channel.NEMSMS, recipient_mailbox=person.mailbox)
+        return _to_mailbox(person.mailbox, header, sender)
+    if id_type != "CVR":
+        return NotAllowed(
+            "RECIPIENT_ID_TYPE_UNSUPPORTED", f"Recipients are CPR or CVR, not {recipient.id_type}."
+        )
+    if nemsms:
+        return NotAllowed("NEMSMS_ONLY_TO_CITIZENS", "NemSMS messages go to citizens (CPR) only.")
+    organisation = Organisation.objects.filter(cvr=recipient.recipient_id).first()
+    if organisation is None:
+        return NotAllowed("RECIPIENT_NOT_FOUND", f"No organisation with CVR {recipient.recipient_id}.")
+    if organisation.is_authority:
+        return _to_authority(organisation, recipient, header)
+    if not sender.is_authority:
+        return NotAllowed("COMPANIES_SEND_ONLY_TO_AUTHORITIES", "A company may send only to authorities.")
+    # A company with a recipient system of its own gets its mail there, not in the browser.
+    company_system = _default_recipient_system(organisation)
+    if company_system is not None:
+        return Route(
+            Message.Channel.RECIPIENT_SYSTEM,
+            recipient_organisation=organisation,
+            recipient_system=company_system,
+            recipient_mailbox=getattr(organisation, "mailbox", None),
+        )
+    mailbox = Mailbox.objects.filter(owner_organisation=organisation).first()
+    if mailbox is None:
+        return NotAllowed("RECIPIENT_NOT_FOUND", f"No Digital Post mailbox for CVR {organisation.cvr}.")
+    return _to_mailbox(mailbox, header, sender)
+
+
+def _to_mailbox(
+    mailbox: Mailbox, header: memo_model.MessageHeader, sender: Organisation
+) -> Route | NotAllowed:
+    if mailbox.status != Mailbox.Status.ACTIVE:
+        return NotAllowed("RECIPIENT_MAILBOX_CLOSED", "The recipient's Digital Post mailbox is closed.")
+    day = header.do_not_deliver_until_date or timezone.localdate()
+    exempt = mailbox.exemptions.filter(
+        Q(valid_until__isnull=True) | Q(valid_until__gte=day), ended_at__isnull=True, valid_from__lte=day
+    ).exists()
+    if exempt and not (header.mandatory and sender.may_send_mandatory_post):
+        return Route(Message.Channel.REMOTE_PRINT, recipient_mailbox=mailbox, notes={"exempt": True})
+    return Route(Message.Channel.MAILBOX, recipient_mailbox=mailbox)
+
+
+def _to_authority(organisation: Organisation, recipient: memo_model.Recipient, header) -> Route | NotAllowed:
+    contact_point = None
+    system = None
+    if recipient.contact_point is not None:
+        contact_point = (
+            ContactPoint.objects.filter(
+                organisation=organisation,
+                contact_point_id=recipient.contact_point.contact_point_id,
+                is_active=True,
+            )
+            .select_related("recipient_system")
+            .first()
+        )
+        if contact_point is None:
+            return NotAllowed(
+                "CONTACT_POINT_NOT_FOUND",
+                f"{organisation.name} has no active contact point "
+                f"{recipient.contact_point.contact_point_id!r}.",
+            )
+        system = _route_by_rules(contact_point, header) or contact_point.recipient_system
+    if system is not None and not system.is_active:
+        # Mail for a deactivated system goes to the organisation's default recipient system.
+        system = None
+    system = system or _default_recipient_system(organisation)
+    if system is None:
+        return NotAllowed(
+            "NO_RECIPIENT_SYSTEM", f"{organisation.name} has no recipient system for this message."
+        )
+    return Route(
+        Message.Channel.RECIPIENT_SYSTEM,
+        recipient_organisation=organisation,
+        recipient_system=system,
+        contact_point=contact_point,
+    )
+
+
+def _route_by_rules(contact_point: ContactPoint, header: memo_model.MessageHeader) -> System | None:
+    rules = list(contact_point.routing_rules.select_related("recipient_system"))
+    if not rules:
+        return None
+    content = header.content_data
+    kle = content.kle_data.subject_key if content and content.kle_data else ""
+    extra = {
+        (d.content_data_name, d.content_data_value)
+        for d in (content.additional_content_data if content else [])
+    }
+    for rule in rules:
+        if rule.kle_prefix and kle.startswith(rule.kle_prefix) and rule.recipient_system.is_active:
+            return rule.recipient_system
+        if (
+            rule.content_key
+            and (rule.content_key, rule.content_value) in extra
+            and rule.recipient_system.is_active
+        ):
+            return rule.recipient_system
+    return None
+
+
+def _default_recipient_system(organisation: Organisation) -> System | None:
+    return System.objects.filter(
+        organisation=organisation, kind=System.Kind.RECIPIENT, is_default=True, status=System.Status.ACTIVE
+    ).first()
+
+
+def _existing(sender: Organisation, message_uuid: uuid.UUID, digest: str) -> Receipt | None:
+    message = Message.objects.filter(sender_organisation=sender, message_uuid=message_uuid).first()
+    if message is None:
+        return None
+    if message.memo_sha256 != digest:
+        raise SendRefused(
+            409,
+            "MESSAGE_UUID_ALREADY_USED",
+            f"messageUUID {message_uuid} was already used by {sender.name} for a different message.",
+        )
+    receipt = Receipt.objects.filter(message=message, kind=Receipt.Kind.TECHNICAL).order_by("pk").first()
+    if receipt is None:  # sent from the inbox or the test portal, not through the API
+        raise SendRefused(409, "MESSAGE_UUID_ALREADY_USED", f"messageUUID {message_uuid} is already in use.")
+    return receipt
+
+
+def _value_date_start(value_date: date) -> datetime:
+    """Midnight at the start of the value date, Danish time: when the message may go out."""
+    return datetime.combine(value_date, time.min, tzinfo=timezone.get_default_timezone())
+
+
+def _persist(
+    data: bytes, memo, sender: Organisation, system: System, route: Route
+) -> tuple[Receipt, Delivery]:
+    header = memo.header
+    held = (
+        header.do_not_deliver_until_date is not None
+        and header.do_not_deliver_until_date > timezone.localdate()
+    )
+    message = message_store(
+        memo=memo,
+        memo_bytes=data,
+        channel=route.channel,
+        state=Message.State.HELD if held else Message.State.ACCEPTED,
+        sender_organisation=sender,
+        sender_system=system,
+        recipient_mailbox=route.recipient_mailbox,
+        recipient_organisation=route.recipient_organisation,
+        recipient_system=route.recipient_system,
+        contact_point=route.contact_point,
+    )
+    receipt = Receipt.objects.create(
+        kind=Receipt.Kind.TECHNICAL,
+        sender_system=system,
+        organisation=sender,
+        message=message,
+        message_uuid=message.message_uuid,
+        transmission_id=message.transmission_id,
+        status=Receipt.Status.RECEIVED,
+        # The technical receipt is the HTTP answer; the queue holds what comes later.
+        in_queue=False,
+    )
+    now = timezone.now()
+    delivery = Delivery.objects.create(
+        message=message,
+        channel=route.channel,
+        state=Delivery.State.HELD if held else Delivery.State.PENDING,
+        due_at=_value_date_start(header.do_not_deliver_until_date) if held else now,
+        next_attempt_at=None if held else now,
+        recipient_system=route.recipient_system,
+    )
+    refs = {
+        "organisation": sender,
+        "system": system,
+        "message": message,
+        "subject": header.recipient.recipient_id,
+    }
+    event_log_write(
+        tag=Event.Tag.DELAYED_MEMO_SEND_VALIDATED_AWAITING_DELAY if held else Event.Tag.MEMO_SEND_VALIDATED,
+        details={"channel": route.channel, **route.notes}
+        | ({"valueDate": header.do_not_deliver_until_date.isoformat()} if held else {}),
+        **refs,
+    )
+    return receipt, delivery
+
+
+def _refusal_receipt(system: System, sender: Organisation, memo, refusal: NotAllowed) -> Receipt:
+    with transaction.atomic():
+        receipt = Receipt.objects.create(
+            kind=Receipt.Kind.TECHNICAL,
+            sender_system=system,
+            organisation=sender,
+            message_uuid=memo.header.message_uuid,
+            status=Receipt.Status.NOT_ALLOWED,
+            error_code=refusal.code,
+            error_message=refusal.message,
+            in_queue=False,
+        )
+        event_log_write(
+            tag=Event.Tag.MEMO_SEND_NOT_ALLOWED,
+            organisation=sender,
+            system=system,
+            message_uuid=memo.header.message_uuid,
+            subject=memo.header.recipient.recipient_id,
+            details={"code": refusal.code, "message": refusal.message},
+        )
+    return receipt
+
+
+class RecallRefused(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def memo_recall(
+    *, message_uuid: uuid.UUID, system: System | None = None, organisation=None, actor_user=None
+) -> Message:
+    """Recall a message not yet delivered. Exactly one of recall and release wins.
+
+    Both move the message out of HELD/ACCEPTED with a conditional UPDATE; whichever runs
+    second changes no row and says so.
+    """
+    senders = [system.organisation, *system.send_on_behalf_of.all()] if system else [organisation]
+    message = Message.objects.filter(sender_organisation__in=senders, message_uuid=message_uuid).first()
+    if message is None:
+        raise RecallRefused(404, "MESSAGE_NOT_FOUND", f"No message {message_uuid} sent by this organisation.")
+    now = timezone.now()
+    with transaction.atomic():
+        changed = Message.objects.filter(
+            pk=message.pk, state__in=[Message.State.HELD, Message.State.ACCEPTED]
+        ).update(state=Message.State.RECALLED, recalled_at=now, recalled_by=actor_user)
+        if not changed:
+            message.refresh_from_db(fields=["state"])
+            if message.state == Message.State.RECALLED:
+                raise RecallRefused(409, "ALREADY_RECALLED", f"Message {message_uuid} was already recalled.")
+            raise RecallRefused(
+                409, "ALREADY_DELIVERED", f"Message {message_uuid} has already been delivered."
+            )
+        Delivery.objects.filter(message=message).exclude(state=Delivery.State.DONE).update(
+            state=Delivery.State.CANCELLED, completed_at=now
+        )
+        event_log_write(
+            tag=Event.Tag.MESSAGE_RECALLED_BY_ADMINISTRATOR
+            if actor_user
+            else Event.Tag.MEMO_MESSAGE_RECALLED,
+            organisation=message.sender_organisation,
+            system=system,
+            message=message,
+            actor_user=actor_user,
+            subject=message.recipient_id,
+        )
+    message.refresh_from_db()
+    return message
