@@ -55,7 +55,65 @@ def _parser() -> argparse.ArgumentParser:
     show = commands.add_parser("show", help="print a readable summary of a message")
     show.add_argument("file", type=Path, metavar="FILE")
     show.set_defaults(run=_show)
+
+    example = commands.add_parser(
+        "example",
+        help="write a new, valid example letter (fresh messageUUID) to standard output",
+        description="Write a valid MeMo 1.2 letter with a fresh messageUUID, for trying a hub out.",
+    )
+    example.add_argument("--sender", required=True, metavar="CVR", help="the sending authority's CVR")
+    example.add_argument("--recipient", required=True, metavar="ID", help="the recipient's CPR or CVR")
+    example.add_argument("--recipient-type", choices=["CPR", "CVR"], default="CPR")
+    example.add_argument("--contact-point", metavar="ID", help="contactPointID, when writing to an authority")
+    example.add_argument("--value-date", type=_iso_date, metavar="YYYY-MM-DD", help="doNotDeliverUntilDate")
+    example.add_argument("--label", default="Brev fra Digital Post", help="the title")
+    example.add_argument("--text", default="Dette er et eksempel på et brev.", help="the letter's text")
+    example.set_defaults(run=_example)
     return parser
+
+
+def _iso_date(text: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _example(args: argparse.Namespace) -> int:
+    import uuid
+    from datetime import UTC, datetime
+
+    from memo import model as m
+    from memo.writer import serialize
+
+    contact_point = m.ContactPoint(contact_point_id=args.contact_point) if args.contact_point else None
+    text = m.File.from_bytes(args.text.encode(), filename="brev.txt", encoding_format="text/plain")
+    message = m.Message(
+        memo_version=m.MEMO_1_2,
+        header=m.MessageHeader(
+            message_type=m.MessageType.DIGITALPOST,
+            message_uuid=uuid.uuid4(),
+            label=args.label,
+            do_not_deliver_until_date=args.value_date,
+            sender=m.Sender(sender_id=args.sender, id_type="CVR", label="Afsender"),
+            recipient=m.Recipient(
+                recipient_id=args.recipient,
+                id_type=args.recipient_type,
+                contact_point=contact_point,
+            ),
+        ),
+        body=m.MessageBody(
+            created_datetime=datetime.now(UTC).replace(microsecond=0),
+            main_document=m.MainDocument(
+                label=args.label,
+                files=[text],
+            ),
+        ),
+    )
+    sys.stdout.buffer.write(serialize(message, pretty=True))
+    return EXIT_OK
 
 
 def _read(path: Path) -> bytes | None:
