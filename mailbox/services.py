@@ -245,9 +245,7 @@ def exemption_create(
 @transaction.atomic
 def exemption_end(*, mailbox: Mailbox, ended_by: User | None = None) -> Exemption:
     """End the mailbox's open exemption now: digital mail reaches the owner again."""
-    exemption = (
-        Exemption.objects.select_for_update().filter(mailbox=mailbox, ended_at__isnull=True).first()
-    )
+    exemption = Exemption.objects.select_for_update().filter(mailbox=mailbox, ended_at__isnull=True).first()
     if exemption is None:
         raise ValidationError(
             {"mailbox": f"{mailbox.owner_id_type} {mailbox.owner_identifier} is not exempt."},

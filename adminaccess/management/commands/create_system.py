@@ -15,22 +15,12 @@ from django.db import transaction
 
 from adminaccess.models import System
 from adminaccess.services import system_create
+from digitalpost.commands import command_error
 from rights.models import Organisation
 from rights.services import validate_cvr
 
 FLAGS = {"organisation": "--organisation", "is_default": "--default"}
 
-
-def command_error(error: ValidationError, flags: dict[str, str]) -> CommandError:
-    """A service's refusal, told in terms of the command's flags."""
-    if not hasattr(error, "error_dict"):
-        return CommandError(" ".join(error.messages))
-    return CommandError(
-        " ".join(
-            f"{flags.get(field, '--' + field.replace('_', '-'))}: {' '.join(messages)}"
-            for field, messages in error.message_dict.items()
-        )
-    )
 
 
 class Command(BaseCommand):

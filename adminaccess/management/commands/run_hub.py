@@ -74,9 +74,12 @@ def banner(port: int) -> str:
             "  Sender system (REST API, HTTP Basic auth):",
             f"    systemId  {demo.SENDER_SYSTEM_ID}",
             f"    apiToken  {demo.SENDER_TOKEN}",
+            f"    .venv/bin/python -m memo example --sender {authority['cvr']} --recipient {citizen['cpr']}"
+            " > letter.xml",
             f"    curl -u {demo.SENDER_SYSTEM_ID}:{demo.SENDER_TOKEN} \\",
             '         -H "Content-Type: application/xml" --data-binary @letter.xml \\',
-            f'         "{base}/apis/v1/memos/?memo-message-uuid=<messageUUID>"',
+            f'         "{base}/apis/v1/memos/?memo-message-uuid=<messageUUID in letter.xml>"',
+            f"    API documentation: {base}/apis/v1/docs/",
             "",
         ]
     lines += ["  Stop everything with Ctrl-C.", "=" * 72, ""]

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from digitalpost.commands import command_error
 from mailbox.models import Mailbox
 from mailbox.services import exemption_create, exemption_end
 from rights.services import validate_cpr, validate_cvr
@@ -21,17 +22,6 @@ from rights.services import validate_cpr, validate_cvr
 DEFAULT_REASON = "Exempted by command"
 ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 
-
-def command_error(error: ValidationError, flags: dict[str, str]) -> CommandError:
-    """A service's refusal, told in terms of the command's flags."""
-    if not hasattr(error, "error_dict"):
-        return CommandError(" ".join(error.messages))
-    return CommandError(
-        " ".join(
-            f"{flags.get(field, '--' + field.replace('_', '-'))}: {' '.join(messages)}"
-            for field, messages in error.message_dict.items()
-        )
-    )
 
 
 def parse_date(flag: str, value: str | None) -> date | None:
