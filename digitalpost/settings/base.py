@@ -163,6 +163,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Picks up deliveries a lost task left behind (see mailbox/delivery.py).
     "sweep-deliveries": {"task": "mailbox.tasks.sweep_deliveries", "schedule": timedelta(seconds=60)},
+    # Releases value-dated mail on its date, set-based (see mailbox/release.py).
+    "release-value-dated": {"task": "mailbox.tasks.release_value_dated", "schedule": timedelta(seconds=60)},
 }
 
 # --- REST API -------------------------------------------------------------------------------

@@ -1,0 +1,141 @@
+"""Releasing value-dated mail on its date (valørdato), set-based.
+
+A national mass send can put millions of letters on one date, so release never handles one
+message at a time: each batch claims up to ``batch_size`` due messages with
+``SELECT ... FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite runs one writer at a time anyway),
+then moves all of them with a handful of statements over exactly those ids:
+
+- mailbox mail: its inbox rows are inserted in one ``INSERT ... SELECT``, and it is delivered;
+- mail for an active pull recipient system: ready for fetch, and delivered;
+- everything else (push, remote print, NemSMS, a deactivated system): ACCEPTED with a
+  PENDING delivery row for the engine, which takes those one by one;
+- one ``DELAYED_MEMO_SEND_SENT`` event per message, also inserted in one statement.
+
+A recall racing the release: the recall's conditional UPDATE (HELD/ACCEPTED -> RECALLED)
+either runs first, and the release no longer sees the row as HELD, or waits for the release's
+row lock and then finds the message delivered (409). Exactly one of the two wins, and the
+event log holds either DELAYED_MEMO_SEND_SENT or MEMO_MESSAGE_RECALLED for it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from adminaccess.models import Event, System
+from mailbox.models import Delivery, Folder, Message
+
+BATCH_SIZE = 10_000
+
+
+def release_due(*, today: date | None = None, batch_size: int = BATCH_SIZE) -> int:
+    """Release every held message whose value date has come. Returns how many."""
+    today = today or timezone.localdate()
+    released = 0
+    while True:
+        count, later = _release_batch(today, batch_size)
+        released += count
+        if later:
+            # The engine delivers push, print and NemSMS one by one; wake it after commit.
+            transaction.on_commit(_queue_engine)
+        if count < batch_size:
+            return released
+
+
+def _queue_engine() -> None:
+    from mailbox.tasks import sweep_deliveries
+
+    sweep_deliveries.delay()
+
+
+def _ids_param(ids: list[int]) -> tuple[str, object]:
+    """A SQL condition on ``id`` for exactly these ids, as one parameter."""
+    if connection.vendor == "postgresql":
+        return "= ANY(%s)", ids
+    return "IN (SELECT value FROM json_each(%s))", json.dumps(ids)
+
+
+def _release_batch(today: date, batch_size: int) -> tuple[int, bool]:
+    now = timezone.now()
+    with transaction.atomic():
+        due = Message.objects.filter(state=Message.State.HELD, value_date__lte=today).order_by()
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True, of=("self",))
+        ids = list(due.values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return 0, False
+        mailbox_ids = list(
+            Message.objects.filter(pk__in=ids, channel=Message.Channel.MAILBOX).values_list("pk", flat=True)
+        )
+        pull_ids = list(
+            Delivery.objects.filter(
+                message_id__in=ids,
+                channel=Message.Channel.RECIPIENT_SYSTEM,
+                recipient_system__protocol=System.Protocol.REST_PULL,
+                recipient_system__status=System.Status.ACTIVE,
+            ).values_list("message_id", flat=True)
+        )
+        done = set(mailbox_ids) | set(pull_ids)
+        later_ids = [pk for pk in ids if pk not in done]
+
+        if mailbox_ids:
+            _insert_inbox_items(mailbox_ids, now)
+            Delivery.objects.filter(message_id__in=mailbox_ids).update(
+                state=Delivery.State.DONE, completed_at=now
+            )
+        if pull_ids:
+            Delivery.objects.filter(message_id__in=pull_ids).update(state=Delivery.State.READY_FOR_FETCH)
+        if done:
+            Message.objects.filter(pk__in=list(done)).update(state=Message.State.DELIVERED, delivered_at=now)
+        if later_ids:
+            Message.objects.filter(pk__in=later_ids).update(state=Message.State.ACCEPTED)
+            Delivery.objects.filter(message_id__in=later_ids).update(
+                state=Delivery.State.PENDING, next_attempt_at=now
+            )
+        _insert_events(ids, now)
+        if mailbox_ids:
+            _notify(mailbox_ids)
+    return len(ids), bool(later_ids)
+
+
+def _insert_inbox_items(message_ids: list[int], now) -> None:
+    condition, param = _ids_param(message_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO mailbox_mailboxitem (mailbox_id, message_id, folder_id, received_at, flagged)
+            SELECT m.recipient_mailbox_id, m.id, f.id, %s, %s
+            FROM mailbox_message m
+            JOIN mailbox_folder f ON f.mailbox_id = m.recipient_mailbox_id AND f.kind = %s
+            WHERE m.id {condition}
+            ON CONFLICT DO NOTHING
+            """,  # noqa: S608 - only our own fixed SQL fragments are interpolated
+            [now, False, Folder.Kind.INBOX, param],
+        )
+
+
+def _insert_events(message_ids: list[int], now) -> None:
+    condition, param = _ids_param(message_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO adminaccess_event
+                (occurred_at, tag, organisation_id, system_id, message_id, message_uuid, subject, details)
+            SELECT %s, %s, m.sender_organisation_id, m.sender_system_id, m.id, m.message_uuid,
+                   m.recipient_id, %s
+            FROM mailbox_message m
+            WHERE m.id {condition}
+            """,  # noqa: S608 - only our own fixed SQL fragments are interpolated
+            [now, Event.Tag.DELAYED_MEMO_SEND_SENT, "{}", param],
+        )
+
+
+def _notify(message_ids: list[int]) -> None:
+    try:
+        from mailbox.notifications import notifications_create_for_messages
+    except ImportError:  # notifications arrive with the delivery engine
+        return
+    notifications_create_for_messages(message_ids=message_ids)
