@@ -5,8 +5,8 @@ so a task that runs twice, or two workers, deliver once. The message row is then
 must still be ACCEPTED: a recall that got there first wins, and the delivery is cancelled.
 
 Handled here: the recipient's mailbox, and recipient systems that pull (the message becomes
-ready for fetch). Push, remote print and NemSMS are the delivery engine's (issue 4); their
-rows stay PENDING until it takes them.
+ready for fetch); pushes go to mailbox/resend.py. Remote print and NemSMS rows stay PENDING
+until the engine's modules for them take them.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from django.utils import timezone
 from adminaccess.models import Event, System
 from adminaccess.services import event_log_write
 from mailbox.models import Delivery, Message
+from mailbox.resend import PUSH, push_delivery_process
 from mailbox.services import message_deliver_to_mailbox
 
 #: Rows a worker claimed but never finished (it died) are retried after this long.
@@ -40,6 +41,8 @@ def delivery_process(delivery_id: int) -> str:
         .update(state=Delivery.State.IN_PROGRESS, claimed_at=now, attempts=F("attempts") + 1)
     )
     if not claimed:
+        if Delivery.objects.filter(PUSH, pk=delivery_id, state=Delivery.State.PENDING).exists():
+            return push_delivery_process(delivery_id, now=now)
         return "not-claimed"
     with transaction.atomic():
         delivery = Delivery.objects.select_related("recipient_system").get(pk=delivery_id)

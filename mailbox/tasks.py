@@ -2,6 +2,7 @@ from celery import shared_task
 
 from mailbox.delivery import deliveries_sweep, delivery_process
 from mailbox.release import release_due
+from mailbox.resend import push_sweep, recipient_systems_check
 
 
 @shared_task(ignore_result=True)
@@ -19,3 +20,9 @@ def sweep_deliveries() -> int:
 def release_value_dated() -> int:
     """Beat runs this every minute; it releases in batches whatever is due, and nothing twice."""
     return release_due()
+
+
+@shared_task(ignore_result=True)
+def resend_sweep() -> dict:
+    """The resend flow and the seven-day rule; beat runs it every minute, harmless twice."""
+    return {**push_sweep(), **recipient_systems_check()}

@@ -163,6 +163,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Picks up deliveries a lost task left behind (see mailbox/delivery.py).
     "sweep-deliveries": {"task": "mailbox.tasks.sweep_deliveries", "schedule": timedelta(seconds=60)},
+    # Retries failed pushes and applies the seven-day rule (see mailbox/resend.py).
+    "resend-sweep": {"task": "mailbox.tasks.resend_sweep", "schedule": timedelta(seconds=60)},
     # Releases value-dated mail on its date, set-based (see mailbox/release.py).
     "release-value-dated": {"task": "mailbox.tasks.release_value_dated", "schedule": timedelta(seconds=60)},
 }
@@ -189,6 +191,16 @@ SPECTACULAR_SETTINGS = {
 # $ssl_client_escaped_cert) a system presented, or which address a call came from.
 DIGITALPOST_TRUSTED_PROXIES = env.list("DIGITALPOST_TRUSTED_PROXIES", default=[])
 DIGITALPOST_CLIENT_CERT_HEADER = env.str("DIGITALPOST_CLIENT_CERT_HEADER", default="X-SSL-Client-Cert")
+# Pushing to recipient systems: every call has a timeout (seconds).
+DIGITALPOST_PUSH_CONNECT_TIMEOUT = env.float("DIGITALPOST_PUSH_CONNECT_TIMEOUT", default=5.0)
+DIGITALPOST_PUSH_READ_TIMEOUT = env.float("DIGITALPOST_PUSH_READ_TIMEOUT", default=30.0)
+# The resend flow: minutes to wait after the 1st, 2nd, ... failed push; the last repeats.
+DIGITALPOST_RESEND_SCHEDULE_MINUTES = env.list(
+    "DIGITALPOST_RESEND_SCHEDULE_MINUTES", cast=int, default=[1, 5, 15, 60, 240]
+)
+# Warn the technical contact after this many days of failure; deactivate after seven.
+DIGITALPOST_FAILURE_WARNING_DAYS = env.list("DIGITALPOST_FAILURE_WARNING_DAYS", cast=int, default=[1, 3, 6])
+DIGITALPOST_DEACTIVATE_AFTER_DAYS = env.int("DIGITALPOST_DEACTIVATE_AFTER_DAYS", default=7)
 # Largest request body the API reads, checked before reading: one MeMo, and one batch.
 DIGITALPOST_MAX_MEMO_BYTES = env.int("DIGITALPOST_MAX_MEMO_BYTES", default=140 * 1024 * 1024)
 DIGITALPOST_MAX_BATCH_BYTES = env.int("DIGITALPOST_MAX_BATCH_BYTES", default=512 * 1024 * 1024)
@@ -212,3 +224,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# --- Remote print (fjernprint) ----------------------------------------------------------------
+# Who receives exported print batches (see mailbox/print_export.py); the default writes one
+# folder per batch, which a print provider's pickup job can collect.
+DIGITALPOST_PRINT_EXPORTER = env.str("DIGITALPOST_PRINT_EXPORTER", default="mailbox.print_export.FolderExporter")
+DIGITALPOST_PRINT_FOLDER = Path(env.str("DIGITALPOST_PRINT_FOLDER", default=str(VAR_DIR / "print")))
