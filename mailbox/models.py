@@ -288,12 +288,13 @@ class Message(models.Model):
 class MailboxItem(models.Model):
     """A message as it sits in one mailbox: folder, read state, flag."""
 
-    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="items")
+    # No index of its own: the unique (mailbox, message) and the folder index start with it.
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="items", db_index=False)
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="mailbox_items")
     folder = models.ForeignKey(Folder, on_delete=models.PROTECT, related_name="items")
     # The folder to go back to when restored from the bin.
     previous_folder = models.ForeignKey(
-        Folder, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Folder, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     received_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)

@@ -67,38 +67,75 @@ def _release_batch(today: date, batch_size: int) -> tuple[int, bool]:
         ids = list(due.values_list("pk", flat=True)[:batch_size])
         if not ids:
             return 0, False
-        mailbox_ids = list(
-            Message.objects.filter(pk__in=ids, channel=Message.Channel.MAILBOX).values_list("pk", flat=True)
-        )
-        pull_ids = list(
-            Delivery.objects.filter(
-                message_id__in=ids,
-                channel=Message.Channel.RECIPIENT_SYSTEM,
-                recipient_system__protocol=System.Protocol.REST_PULL,
-                recipient_system__status=System.Status.ACTIVE,
-            ).values_list("message_id", flat=True)
-        )
-        done = set(mailbox_ids) | set(pull_ids)
-        later_ids = [pk for pk in ids if pk not in done]
-
+        mailbox_ids, pull_ids, later_ids = _classify(ids)
+        done = mailbox_ids + pull_ids
         if mailbox_ids:
             _insert_inbox_items(mailbox_ids, now)
-            Delivery.objects.filter(message_id__in=mailbox_ids).update(
-                state=Delivery.State.DONE, completed_at=now
+            _execute(
+                "UPDATE mailbox_delivery SET state = %s, completed_at = %s WHERE message_id {ids}",
+                [Delivery.State.DONE, now],
+                mailbox_ids,
             )
         if pull_ids:
-            Delivery.objects.filter(message_id__in=pull_ids).update(state=Delivery.State.READY_FOR_FETCH)
+            _execute(
+                "UPDATE mailbox_delivery SET state = %s WHERE message_id {ids}",
+                [Delivery.State.READY_FOR_FETCH],
+                pull_ids,
+            )
         if done:
-            Message.objects.filter(pk__in=list(done)).update(state=Message.State.DELIVERED, delivered_at=now)
+            _execute(
+                "UPDATE mailbox_message SET state = %s, delivered_at = %s WHERE id {ids}",
+                [Message.State.DELIVERED, now],
+                done,
+            )
         if later_ids:
-            Message.objects.filter(pk__in=later_ids).update(state=Message.State.ACCEPTED)
-            Delivery.objects.filter(message_id__in=later_ids).update(
-                state=Delivery.State.PENDING, next_attempt_at=now
+            _execute(
+                "UPDATE mailbox_message SET state = %s WHERE id {ids}", [Message.State.ACCEPTED], later_ids
+            )
+            _execute(
+                "UPDATE mailbox_delivery SET state = %s, next_attempt_at = %s WHERE message_id {ids}",
+                [Delivery.State.PENDING, now],
+                later_ids,
             )
         _insert_events(ids, now)
         if mailbox_ids:
             _notify(mailbox_ids)
     return len(ids), bool(later_ids)
+
+
+def _classify(ids: list[int]) -> tuple[list[int], list[int], list[int]]:
+    """Split a batch: mailbox mail, mail for an active pull system, and the rest."""
+    condition, param = _ids_param(ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT m.id,
+                   CASE WHEN m.channel = %s THEN 'mailbox'
+                        WHEN m.channel = %s AND s.protocol = %s AND s.status = %s THEN 'pull'
+                        ELSE 'later' END
+            FROM mailbox_message m
+            LEFT JOIN mailbox_delivery d ON d.message_id = m.id
+            LEFT JOIN adminaccess_system s ON s.id = d.recipient_system_id
+            WHERE m.id {condition}
+            """,  # noqa: S608 - only our own fixed SQL fragments are interpolated
+            [
+                Message.Channel.MAILBOX,
+                Message.Channel.RECIPIENT_SYSTEM,
+                System.Protocol.REST_PULL,
+                System.Status.ACTIVE,
+                param,
+            ],
+        )
+        groups: dict[str, list[int]] = {"mailbox": [], "pull": [], "later": []}
+        for pk, group in cursor.fetchall():
+            groups[group].append(pk)
+    return groups["mailbox"], groups["pull"], groups["later"]
+
+
+def _execute(sql: str, params: list, ids: list[int]) -> None:
+    condition, param = _ids_param(ids)
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(ids=condition), [*params, param])
 
 
 def _insert_inbox_items(message_ids: list[int], now) -> None:
