@@ -5,8 +5,8 @@ so a task that runs twice, or two workers, deliver once. The message row is then
 must still be ACCEPTED: a recall that got there first wins, and the delivery is cancelled.
 
 Handled here: the recipient's mailbox, and recipient systems that pull (the message becomes
-ready for fetch); pushes go to mailbox/resend.py. Remote print and NemSMS rows stay PENDING
-until the engine's modules for them take them.
+ready for fetch); remote print (rendered here, exported in batches by mailbox/printing.py);
+pushes go to mailbox/resend.py. NemSMS rows stay PENDING until notifications take them.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from adminaccess.models import Event, System
 from adminaccess.services import event_log_write
-from mailbox.models import Delivery, Message
+from mailbox.models import Delivery, Message, PrintJob
+from mailbox.printing import print_process
 from mailbox.resend import PUSH, push_delivery_process
 from mailbox.services import message_deliver_to_mailbox
 
@@ -28,8 +29,10 @@ STUCK_AFTER = timedelta(minutes=10)
 SWEEP_BATCH = 500
 
 # Which pending rows this module can deliver now.
-DELIVERABLE = Q(channel=Message.Channel.MAILBOX) | Q(
-    channel=Message.Channel.RECIPIENT_SYSTEM, recipient_system__protocol=System.Protocol.REST_PULL
+DELIVERABLE = (
+    Q(channel=Message.Channel.MAILBOX)
+    | Q(channel=Message.Channel.RECIPIENT_SYSTEM, recipient_system__protocol=System.Protocol.REST_PULL)
+    | Q(channel=Message.Channel.REMOTE_PRINT)
 )
 
 
@@ -55,6 +58,8 @@ def delivery_process(delivery_id: int) -> str:
             "message": message,
             "subject": message.recipient_id,
         }
+        if delivery.channel == Message.Channel.REMOTE_PRINT:
+            return _to_print(delivery, message, now)
         if delivery.channel == Message.Channel.MAILBOX:
             message_deliver_to_mailbox(message=message, at=now)
             Delivery.objects.filter(pk=delivery.pk).update(state=Delivery.State.DONE, completed_at=now)
@@ -65,6 +70,21 @@ def delivery_process(delivery_id: int) -> str:
         Delivery.objects.filter(pk=delivery.pk).update(state=Delivery.State.READY_FOR_FETCH)
         event_log_write(tag=Event.Tag.MEMO_SEND_READY_FOR_FETCH, system=delivery.recipient_system, **refs)
         return "ready-for-fetch"
+
+
+def _to_print(delivery: Delivery, message: Message, now) -> str:
+    """Render the letter for remote print; the export job hands it to the print provider."""
+    job = print_process(message_id=message.pk)
+    if job.state == PrintJob.State.FAILED:
+        reasons = "; ".join(p.get("reason", "") for p in job.problems)
+        Delivery.objects.filter(pk=delivery.pk).update(
+            state=Delivery.State.FAILED, completed_at=now, last_error=reasons[:1000]
+        )
+        Message.objects.filter(pk=message.pk).update(state=Message.State.FAILED)
+        return "print-failed"
+    # The print job is now the record of what is owed; exporting it marks the message delivered.
+    Delivery.objects.filter(pk=delivery.pk).update(state=Delivery.State.DONE, completed_at=now)
+    return "rendered-for-print"
 
 
 def deliveries_sweep(*, now=None, batch: int = SWEEP_BATCH) -> int:

@@ -165,6 +165,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-deliveries": {"task": "mailbox.tasks.sweep_deliveries", "schedule": timedelta(seconds=60)},
     # Retries failed pushes and applies the seven-day rule (see mailbox/resend.py).
     "resend-sweep": {"task": "mailbox.tasks.resend_sweep", "schedule": timedelta(seconds=60)},
+    # Hands rendered remote-print letters to the print provider (see mailbox/printing.py).
+    "export-print-jobs": {"task": "mailbox.tasks.export_print_jobs", "schedule": timedelta(seconds=60)},
     # Releases value-dated mail on its date, set-based (see mailbox/release.py).
     "release-value-dated": {"task": "mailbox.tasks.release_value_dated", "schedule": timedelta(seconds=60)},
 }
@@ -228,5 +230,7 @@ LOGGING = {
 # --- Remote print (fjernprint) ----------------------------------------------------------------
 # Who receives exported print batches (see mailbox/print_export.py); the default writes one
 # folder per batch, which a print provider's pickup job can collect.
-DIGITALPOST_PRINT_EXPORTER = env.str("DIGITALPOST_PRINT_EXPORTER", default="mailbox.print_export.FolderExporter")
+DIGITALPOST_PRINT_EXPORTER = env.str(
+    "DIGITALPOST_PRINT_EXPORTER", default="mailbox.print_export.FolderExporter"
+)
 DIGITALPOST_PRINT_FOLDER = Path(env.str("DIGITALPOST_PRINT_FOLDER", default=str(VAR_DIR / "print")))
