@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from adminaccess.models import Event, System
+from digitalpost.queueing import enqueue
 from mailbox.models import Delivery, Folder, Message
 
 BATCH_SIZE = 10_000
@@ -48,7 +49,7 @@ def release_due(*, today: date | None = None, batch_size: int = BATCH_SIZE) -> i
 def _queue_engine() -> None:
     from mailbox.tasks import sweep_deliveries
 
-    sweep_deliveries.delay()
+    enqueue(sweep_deliveries)
 
 
 def _ids_param(ids: list[int]) -> tuple[str, object]:

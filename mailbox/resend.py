@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from adminaccess.models import Event, System
 from adminaccess.services import event_log_write
+from digitalpost.queueing import enqueue
 from mailbox.models import Delivery, DeliveryAttempt, Message, Receipt
 from mailbox.push import push_memo
 
@@ -191,8 +192,7 @@ def push_sweep(*, now: datetime | None = None, batch: int = 10_000) -> dict[str,
             from mailbox.tasks import deliver
 
             for pk in rows.values_list("pk", flat=True)[:batch]:
-                deliver.delay(pk)
-                counts["queued"] += 1
+                counts["queued"] += enqueue(deliver, pk)
     return counts
 
 

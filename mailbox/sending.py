@@ -22,6 +22,7 @@ from django.utils import timezone
 from adminaccess.models import Event, System
 from adminaccess.services import event_log_write
 from contactstructure.models import ContactPoint
+from digitalpost.queueing import enqueue_after_commit
 from mailbox.models import Delivery, Mailbox, Message, Receipt
 from mailbox.services import message_store
 from memo import MemoParseError, from_tree, validate
@@ -103,7 +104,7 @@ def memo_send(*, data: bytes, system: System, expected_uuid: uuid.UUID | None = 
     if delivery.state == Delivery.State.PENDING:
         from mailbox.tasks import deliver
 
-        transaction.on_commit(lambda: deliver.delay(delivery.pk))
+        enqueue_after_commit(deliver, delivery.pk)
     return SendResult(receipt, created=True)
 
 
