@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -25,7 +26,7 @@ from mailbox.resend import PUSH, push_delivery_process
 from mailbox.services import message_deliver_to_mailbox
 
 #: Rows a worker claimed but never finished (it died) are retried after this long.
-STUCK_AFTER = timedelta(minutes=10)
+STUCK_AFTER = timedelta(seconds=settings.DIGITALPOST_STUCK_AFTER_SECONDS)
 SWEEP_BATCH = 500
 
 # Which pending rows this module can deliver now.
@@ -90,7 +91,8 @@ def _to_print(delivery: Delivery, message: Message, now) -> str:
 def deliveries_sweep(*, now=None, batch: int = SWEEP_BATCH) -> int:
     """Recover what lost tasks left behind: stuck claims, and due rows nobody delivered."""
     now = now or timezone.now()
-    Delivery.objects.filter(state=Delivery.State.IN_PROGRESS, claimed_at__lt=now - STUCK_AFTER).update(
+    stuck_after = timedelta(seconds=settings.DIGITALPOST_STUCK_AFTER_SECONDS)
+    Delivery.objects.filter(state=Delivery.State.IN_PROGRESS, claimed_at__lt=now - stuck_after).update(
         state=Delivery.State.PENDING, claimed_at=None, next_attempt_at=now
     )
     due = list(

@@ -193,6 +193,9 @@ SPECTACULAR_SETTINGS = {
 # $ssl_client_escaped_cert) a system presented, or which address a call came from.
 DIGITALPOST_TRUSTED_PROXIES = env.list("DIGITALPOST_TRUSTED_PROXIES", default=[])
 DIGITALPOST_CLIENT_CERT_HEADER = env.str("DIGITALPOST_CLIENT_CERT_HEADER", default="X-SSL-Client-Cert")
+# A delivery a worker claimed but did not finish (the worker died) is retried after this long;
+# longer than any delivery can take (the task time limit).
+DIGITALPOST_STUCK_AFTER_SECONDS = env.int("DIGITALPOST_STUCK_AFTER_SECONDS", default=600)
 # Pushing to recipient systems: every call has a timeout (seconds).
 DIGITALPOST_PUSH_CONNECT_TIMEOUT = env.float("DIGITALPOST_PUSH_CONNECT_TIMEOUT", default=5.0)
 DIGITALPOST_PUSH_READ_TIMEOUT = env.float("DIGITALPOST_PUSH_READ_TIMEOUT", default=30.0)
