@@ -13,6 +13,7 @@ import base64
 import binascii
 import hashlib
 import ipaddress
+import logging
 import uuid
 from functools import cache
 from urllib.parse import unquote
@@ -26,6 +27,8 @@ from rest_framework.authentication import BaseAuthentication
 
 from adminaccess.models import System
 from adminaccess.services import system_check_token
+
+log = logging.getLogger(__name__)
 
 
 class SystemNotAllowed(exceptions.PermissionDenied):
@@ -118,7 +121,14 @@ def _from_trusted_proxy(peer: str) -> bool:
 
 @cache
 def _networks(cidrs: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return tuple(ipaddress.ip_network(c, strict=False) for c in cidrs)
+    networks = []
+    for cidr in cidrs:
+        try:
+            networks.append(ipaddress.ip_network(cidr, strict=False))
+        except ValueError:
+            # A bad entry allows nothing; it must not turn every call into a server error.
+            log.warning("Ignoring malformed CIDR %r in an allowed-address list", cidr)
+    return tuple(networks)
 
 
 def _address_allowed(address: str, cidrs: tuple[str, ...]) -> bool:
@@ -126,4 +136,7 @@ def _address_allowed(address: str, cidrs: tuple[str, ...]) -> bool:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        # A dual-stack server reports IPv4 callers as ::ffff:a.b.c.d.
+        ip = ip.ipv4_mapped
     return any(ip in network for network in _networks(cidrs))

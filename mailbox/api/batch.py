@@ -94,6 +94,8 @@ def _send_member(system, batch_id: uuid.UUID, name: str, body: bytes | None) -> 
         _queue_refusal(system, details, receipt_status, refused.code, refused.message)
         return receipt_status
     if not result.created:
+        # Already received: its receipt goes to the queue again, so every file gets an answer.
+        Receipt.objects.filter(pk=result.receipt.pk).update(in_queue=True)
         return "DUPLICATE"
     Receipt.objects.filter(pk=result.receipt.pk).update(in_queue=True, details=details)
     return result.receipt.status

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import lzma
 import tarfile
+import tempfile
 import uuid
 from datetime import UTC
 
@@ -179,26 +179,27 @@ def unpack_lzma_tar(data: bytes, *, max_member: int, max_members: int, max_unpac
     archive that expands enormously is refused instead of filling memory.
     """
     decompressor = lzma.LZMADecompressor()
-    out = io.BytesIO()
-    chunk = data
-    while chunk or not decompressor.eof:
-        piece = decompressor.decompress(chunk, max_length=1024 * 1024)
-        chunk = b""
-        out.write(piece)
-        if out.tell() > max_unpacked:
-            raise BatchTooLarge(f"the archive unpacks to more than {max_unpacked} bytes")
-        if decompressor.eof or (not piece and decompressor.needs_input):
-            break
-    out.seek(0)
-    with tarfile.open(fileobj=out, mode="r:") as archive:
-        count = 0
-        for member in archive:
-            if not member.isfile():
-                continue
-            count += 1
-            if count > max_members:
-                raise BatchTooLarge(f"the archive holds more than {max_members} files")
-            if member.size > max_member:
-                yield member.name, None
-                continue
-            yield member.name, archive.extractfile(member).read()
+    # Unpacked batches can be large: past 64 MB they go to a temporary file, not memory.
+    with tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024) as out:
+        chunk = data
+        while chunk or not decompressor.eof:
+            piece = decompressor.decompress(chunk, max_length=1024 * 1024)
+            chunk = b""
+            out.write(piece)
+            if out.tell() > max_unpacked:
+                raise BatchTooLarge(f"the archive unpacks to more than {max_unpacked} bytes")
+            if decompressor.eof or (not piece and decompressor.needs_input):
+                break
+        out.seek(0)
+        with tarfile.open(fileobj=out, mode="r:") as archive:
+            count = 0
+            for member in archive:
+                if not member.isfile():
+                    continue
+                count += 1
+                if count > max_members:
+                    raise BatchTooLarge(f"the archive holds more than {max_members} files")
+                if member.size > max_member:
+                    yield member.name, None
+                    continue
+                yield member.name, archive.extractfile(member).read()

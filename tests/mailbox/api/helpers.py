@@ -69,3 +69,16 @@ def send(client, system, token, data: bytes, message_uuid, content_type="applica
         **basic(system, token),
         **extra,
     )
+
+
+def recall(client, system, token, message_uuid, **extra):
+    return client.delete(f"/apis/v1/memos/{message_uuid}", **basic(system, token), **extra)
+
+
+def send_rows() -> dict[str, int]:
+    """Rows a send can write: a refused request must leave every count as it was."""
+    from adminaccess.models import Event
+    from mailbox.models import Delivery, MailboxItem, Message, Receipt
+    from tests.factories import row_counts
+
+    return row_counts(Message, Receipt, Delivery, Event, MailboxItem)
