@@ -185,6 +185,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Sender and recipient systems exchange MeMo messages with the hub.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # by_method() paths (/memos/) are one view per method; this generator documents each.
+    "DEFAULT_GENERATOR_CLASS": "mailbox.api.schema.SchemaGenerator",
+    "ENUM_NAME_OVERRIDES": {
+        "ReceiptStatusEnum": "mailbox.models.Receipt.Status",
+        "BusinessReceiptStatusEnum": ["COMPLETED", "INVALID"],
+    },
 }
 
 # --- The hub ----------------------------------------------------------------------------------

@@ -114,6 +114,8 @@ def by_method(**views):
             return HttpResponseNotAllowed(list(handlers))
         return handler(request, *args, **kwargs)
 
+    # For the OpenAPI schema (mailbox/api/schema.py): which view documents which method.
+    dispatch.views_by_method = handlers
     return dispatch
 
 
