@@ -10,6 +10,7 @@ from django.utils import timezone
 from adminaccess.models import System
 from mailbox.models import Message
 from mailbox.pdf import render_letter_pdf
+from mailbox.sending import memo_send
 from mailbox.services import message_deliver_to_mailbox, message_store
 from memo import model as m
 from memo.writer import serialize
@@ -185,6 +186,23 @@ def seed_letters(*, authority, citizen, company, exempt) -> list[Message]:
         ),
     ]
     stored = []
+    # Two more through the front door, as a sender system would send them: one held until
+    # tomorrow (released by beat on the date), and one for an exempt citizen (remote print).
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    for recipient, label, value_date in (
+        (citizen, "Påmindelse om sundhedstjek", tomorrow),
+        (exempt, "Besked om ændret afhentning af affald", None),
+    ):
+        memo = _letter(
+            authority=authority,
+            recipient_id=recipient.cpr,
+            recipient_type="CPR",
+            label=label,
+            value_date=value_date,
+            files=[_pdf(authority, label, ["Dette brev er et eksempel fra demo-data."], "brev.pdf")],
+        )
+        data = serialize(memo)
+        memo_send(data=data, system=sender_system, expected_uuid=memo.header.message_uuid)
     for owner, memo in letters:
         data = serialize(memo)
         message = message_store(
