@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from adminaccess.models import Event, System
 from mailbox.api.common import SystemAPIView
-from mailbox.api.receiving import PAGING_PARAMETERS, PagingQuery, page_body, page_schema, query_refused
+from mailbox.api.paging import PAGING_PARAMETERS, PagingQuery, page_body, page_schema, query_refused
 from mailbox.api.sending import ERROR_SCHEMA
 from mailbox.receiving import events_for_system, page_of
 

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from mailbox.api.common import IsSenderSystem, SystemAPIView, error_response
-from mailbox.api.receiving import PAGING_PARAMETERS, PagingQuery, page_body, page_schema, query_refused
+from mailbox.api.paging import PAGING_PARAMETERS, PagingQuery, page_body, page_schema, query_refused
 from mailbox.api.sending import ERROR_SCHEMA, ReceiptSerializer
 from mailbox.models import Receipt
 from mailbox.receiving import ReceivingRefused, page_of, receipt_take, receipts_in_queue

@@ -1,8 +1,4 @@
-"""Recipient systems: list the pull queue, fetch a MeMo, post the business receipt.
-
-Also the query-parameter handling the other listings share (``page``/``size``), so every
-paged operation answers a bad value the same way.
-"""
+"""Recipient systems: list the pull queue, fetch a MeMo, post the business receipt."""
 
 from __future__ import annotations
 
@@ -10,7 +6,7 @@ import uuid
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ParseError
 from rest_framework.negotiation import BaseContentNegotiation
@@ -19,12 +15,10 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from mailbox.api.common import IsRecipientSystem, SystemAPIView, error_response
+from mailbox.api.paging import PAGING_PARAMETERS, PagingQuery, page_body, page_schema, query_refused
 from mailbox.api.sending import ERROR_SCHEMA, ReceiptSerializer
 from mailbox.models import Receipt
 from mailbox.receiving import (
-    DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
-    Page,
     ReceivingRefused,
     business_receipt_receive,
     memo_fetch,
@@ -32,77 +26,6 @@ from mailbox.receiving import (
     page_of,
 )
 from mailbox.sending import FieldError
-
-# --- Query parameters and pages, shared by every paged listing -------------------------------
-
-
-class PagingQuery(serializers.Serializer):
-    page = serializers.IntegerField(min_value=0, default=0)
-    size = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, default=DEFAULT_PAGE_SIZE)
-
-
-PAGING_PARAMETERS = [
-    OpenApiParameter("page", OpenApiTypes.INT, description="0-based page number (default 0)"),
-    OpenApiParameter(
-        "size",
-        OpenApiTypes.INT,
-        description=f"Page size, 1..{MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE})",
-    ),
-]
-
-#: The error code of a refused query, by the first parameter at fault.
-QUERY_ERROR_CODES = {
-    "page": "INVALID_PAGING",
-    "size": "INVALID_PAGING",
-    "dateFrom": "INVALID_DATE",
-    "dateTo": "INVALID_DATE",
-    "eventTag": "UNKNOWN_EVENT_TAG",
-    "non_field_errors": "INVALID_DATE_RANGE",
-}
-
-
-def query_refused(query: serializers.Serializer) -> Response:
-    """400 for query parameters a serializer refused: one field error per problem."""
-    errors = [
-        FieldError(
-            resource="query",
-            field=name,
-            code=str(detail.code).upper(),
-            message=str(detail),
-            rejected_value=query.initial_data.get(name),
-        )
-        for name, details in query.errors.items()
-        for detail in details
-    ]
-    first = next(iter(query.errors))
-    message = "; ".join(
-        f"{e.field}: {e.message}" if e.field != "non_field_errors" else e.message for e in errors
-    )
-    return error_response(400, QUERY_ERROR_CODES.get(first, "INVALID_QUERY_PARAMETER"), message, errors)
-
-
-def page_body(page: Page, content: list | None = None) -> dict:
-    return {
-        "content": page.content if content is None else content,
-        "number": page.number,
-        "size": page.size,
-        "totalElements": page.total_elements,
-        "totalPages": page.total_pages,
-    }
-
-
-def page_schema(name: str, child: serializers.Field) -> serializers.Serializer:
-    return inline_serializer(
-        name,
-        {
-            "content": serializers.ListField(child=child),
-            "number": serializers.IntegerField(),
-            "size": serializers.IntegerField(),
-            "totalElements": serializers.IntegerField(),
-            "totalPages": serializers.IntegerField(),
-        },
-    )
-
 
 # --- The pull queue ---------------------------------------------------------------------------
 
