@@ -353,8 +353,10 @@ class DocumentFile(models.Model):
     mime_type = models.CharField(max_length=255)
     language = models.CharField(max_length=2, blank=True)
     size = models.PositiveBigIntegerField()
-    sha256 = models.CharField(max_length=64)
-    content = models.FileField(upload_to="documents/%Y/%m/%d/", max_length=255)
+    # Both empty until the file is first needed and extracted from the stored MeMo
+    # (mailbox.services.document_file_content): ingest writes only the MeMo itself.
+    sha256 = models.CharField(max_length=64, blank=True)
+    content = models.FileField(upload_to="documents/%Y/%m/%d/", max_length=255, blank=True)
 
     class Meta:
         ordering = ["position"]

@@ -40,6 +40,7 @@ from adminaccess.models import Event
 from adminaccess.services import event_log_write
 from mailbox.models import Document, DocumentFile, Message, PrintJob
 from mailbox.print_export import PrintExporter, PrintLetter, print_exporter
+from mailbox.services import document_file_content
 
 EXPORT_BATCH = 500
 IMAGE_TYPES = {"image/jpeg", "image/png"}
@@ -211,8 +212,7 @@ def _render_pdf(*, message: Message, address: str, parties: _Parties) -> tuple[b
 def _file_pdf(document: Document, file: DocumentFile, mime_type: str) -> bytes:
     if mime_type not in {"application/pdf", "text/plain", "text/html", *IMAGE_TYPES}:
         raise _Unprintable(NOT_PRINTABLE)
-    with file.content.open("rb") as content:
-        data = content.read()
+    data = document_file_content(file)
     heading = f"{document.label} ({file.filename})"
     if mime_type == "application/pdf":
         return _checked_pdf(data)

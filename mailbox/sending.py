@@ -85,19 +85,20 @@ def memo_send(*, data: bytes, system: System, expected_uuid: uuid.UUID | None = 
             f"({memo.header.message_uuid}).",
         )
     sender = authorise_sender(system=system, memo=memo)
-    digest = hashlib.sha256(data).hexdigest()
-    existing = _existing(sender, memo.header.message_uuid, digest)
-    if existing is not None:
-        return SendResult(existing, created=False)
     route = resolve_recipient(memo=memo, sender=sender, system=system)
     if isinstance(route, NotAllowed):
+        # A message already accepted stays accepted, whatever has changed since.
+        existing = _existing(sender, memo.header.message_uuid, hashlib.sha256(data).hexdigest())
+        if existing is not None:
+            return SendResult(existing, created=False)
         return SendResult(_refusal_receipt(system, sender, memo, route), created=True)
     try:
         with transaction.atomic():
             receipt, delivery = _persist(data, memo, sender, system, route)
     except IntegrityError:
-        # Two sends of one messageUUID raced; the loser answers as a resend would.
-        existing = _existing(sender, memo.header.message_uuid, digest)
+        # The messageUUID is taken (a resend, or two sends racing): the unique constraint
+        # decides, so the common case costs no lookup. The same bytes get the same receipt.
+        existing = _existing(sender, memo.header.message_uuid, hashlib.sha256(data).hexdigest())
         if existing is None:
             raise
         return SendResult(existing, created=False)

@@ -23,6 +23,8 @@ from mailbox.models import (
     Message,
 )
 from memo import model as memo_model
+from memo import parse as memo_parse
+from memo.rules import base64_decoded_size
 from rights.models import User
 
 STANDARD_FOLDERS = (Folder.Kind.INBOX, Folder.Kind.SENT, Folder.Kind.DRAFTS, Folder.Kind.BIN)
@@ -46,7 +48,6 @@ def _aware(value):
     return value
 
 
-@transaction.atomic
 def message_store(
     *,
     memo: memo_model.Message,
@@ -105,42 +106,78 @@ def message_store(
         memo_size=len(memo_bytes),
         memo_sha256=hashlib.sha256(memo_bytes).hexdigest(),
     )
-    message.memo_file.save(f"{header.message_uuid}.xml", ContentFile(memo_bytes), save=False)
-    message.save()
-    if memo.body is not None:
-        _store_documents(message, memo.body)
+    # Named by the transmission id, which is unique: the name is known before anything is
+    # written, so the file is written only once the row exists (a duplicate messageUUID fails
+    # at the insert and leaves no file behind).
+    message.memo_file.name = Message._meta.get_field("memo_file").generate_filename(
+        message, f"{message.transmission_id}.xml"
+    )
+    # No savepoint of its own: a caller's transaction decides (sending runs in one).
+    with transaction.atomic(savepoint=False):
+        message.save(force_insert=True)
+        stored_name = message.memo_file.storage.save(message.memo_file.name, ContentFile(memo_bytes))
+        if stored_name != message.memo_file.name:
+            message.memo_file.name = stored_name
+            Message.objects.filter(pk=message.pk).update(memo_file=stored_name)
+        if memo.body is not None:
+            _store_documents(message, memo.body)
     return message
 
 
 def _store_documents(message: Message, body: memo_model.MessageBody) -> None:
-    documents = [(Document.Kind.MAIN, body.main_document)]
-    documents += [(Document.Kind.ADDITIONAL, d) for d in body.additional_documents]
-    documents += [(Document.Kind.TECHNICAL, d) for d in body.technical_documents]
-    for position, (kind, source) in enumerate(documents):
-        document = Document.objects.create(
+    """Rows for the documents, their files and actions: three bulk inserts.
+
+    The files' bytes are not written out here: they are inside the stored MeMo already, and
+    mail for recipient systems never needs them apart. :func:`document_file_content`
+    extracts a file (and keeps it in storage) the first time someone needs it.
+    """
+    sources = [(Document.Kind.MAIN, body.main_document)]
+    sources += [(Document.Kind.ADDITIONAL, d) for d in body.additional_documents]
+    sources += [(Document.Kind.TECHNICAL, d) for d in body.technical_documents]
+    documents = Document.objects.bulk_create(
+        Document(
             message=message,
             kind=kind,
             position=position,
             document_id=source.document_id or "",
             label=source.label or (source.files[0].filename if source.files else ""),
         )
-        for file_position, source_file in enumerate(source.files):
-            data = source_file.data
-            stored = DocumentFile(
-                document=document,
-                position=file_position,
-                filename=source_file.filename,
-                mime_type=source_file.encoding_format,
-                language=source_file.language or "",
-                size=len(data),
-                sha256=hashlib.sha256(data).hexdigest(),
+        for position, (kind, source) in enumerate(sources)
+    )
+    files, actions = [], []
+    for document, (_, source) in zip(documents, sources, strict=True):
+        for position, source_file in enumerate(source.files):
+            size = base64_decoded_size(source_file.content)
+            files.append(
+                DocumentFile(
+                    document=document,
+                    position=position,
+                    filename=source_file.filename,
+                    mime_type=source_file.encoding_format,
+                    language=source_file.language or "",
+                    size=size if size is not None else len(source_file.data),
+                )
             )
-            stored.content.save(source_file.filename, ContentFile(data), save=False)
-            stored.save()
-        Action.objects.bulk_create(
-            _action(document, position, action)
-            for position, action in enumerate(getattr(source, "actions", []))
-        )
+        # Technical documents carry no actions.
+        actions += [_action(document, n, a) for n, a in enumerate(getattr(source, "actions", []))]
+    DocumentFile.objects.bulk_create(files)
+    Action.objects.bulk_create(actions)
+
+
+def document_file_content(file: DocumentFile) -> bytes:
+    """A document file's bytes: from storage, or extracted from the stored MeMo (and kept)."""
+    if file.content:
+        with file.content.open("rb") as stored:
+            return stored.read()
+    document = file.document
+    with document.message.memo_file.open("rb") as stored_memo:
+        memo = memo_parse(stored_memo.read())
+    source = list(memo.body.documents())[document.position].files[file.position]
+    data = source.data
+    file.sha256 = hashlib.sha256(data).hexdigest()
+    file.content.save(f"{file.pk}-{file.filename}", ContentFile(data), save=False)
+    DocumentFile.objects.filter(pk=file.pk).update(content=file.content.name, sha256=file.sha256)
+    return data
 
 
 def _action(document: Document, position: int, action: memo_model.Action) -> Action:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from mailbox.models import Action, Document, DocumentFile, MailboxItem, Message
-from mailbox.services import message_deliver_to_mailbox, message_store
+from mailbox.services import document_file_content, message_deliver_to_mailbox, message_store
 from memo import model as m
 from memo.writer import serialize
 
@@ -94,7 +94,7 @@ def test_it_records_the_header_fields_that_matter_for_querying(stored, authority
         assert stored_memo.read() == data
 
 
-def test_it_stores_documents_and_their_bytes_in_storage(stored):
+def test_it_stores_documents_and_extracts_their_bytes_when_first_needed(stored):
     message, _, _ = stored
     documents = list(Document.objects.filter(message=message).order_by("position"))
     assert [(d.kind, d.label) for d in documents] == [("MAIN", "Hoved"), ("ADDITIONAL", "Bilag")]
@@ -103,9 +103,14 @@ def test_it_stores_documents_and_their_bytes_in_storage(stored):
         ("brev.pdf", "application/pdf", 13),
         ("bilag.txt", "text/plain", 15),
     ]
-    with files[1].content.open("rb") as content:
-        assert content.read() == b"attachment text"
+    # Ingest writes only the MeMo; a file is extracted from it the first time it is needed.
+    assert (files[1].content.name, files[1].sha256) == ("", "")
+    assert document_file_content(files[1]) == b"attachment text"
+    files[1].refresh_from_db()
     assert files[1].sha256 == hashlib.sha256(b"attachment text").hexdigest()
+    with files[1].content.open("rb") as kept:
+        assert kept.read() == b"attachment text"
+    assert document_file_content(files[0]) == b"%PDF-1.4 main"
 
 
 def test_it_stores_actions_with_url_or_reservation(stored):
