@@ -6,7 +6,7 @@ must still be ACCEPTED: a recall that got there first wins, and the delivery is 
 
 Handled here: the recipient's mailbox, and recipient systems that pull (the message becomes
 ready for fetch); remote print (rendered here, exported in batches by mailbox/printing.py);
-pushes go to mailbox/resend.py. NemSMS rows stay PENDING until notifications take them.
+pushes go to mailbox/resend.py; NemSMS through its notification (mailbox/notifications.py).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from django.utils import timezone
 from adminaccess.models import Event, System
 from adminaccess.services import event_log_write
 from mailbox.models import Delivery, Message, PrintJob
+from mailbox.notifications import notifications_create
 from mailbox.printing import print_process
 from mailbox.resend import PUSH, push_delivery_process
 from mailbox.services import message_deliver_to_mailbox
@@ -34,6 +35,7 @@ DELIVERABLE = (
     Q(channel=Message.Channel.MAILBOX)
     | Q(channel=Message.Channel.RECIPIENT_SYSTEM, recipient_system__protocol=System.Protocol.REST_PULL)
     | Q(channel=Message.Channel.REMOTE_PRINT)
+    | Q(channel=Message.Channel.NEMSMS)
 )
 
 
@@ -61,8 +63,13 @@ def delivery_process(delivery_id: int) -> str:
         }
         if delivery.channel == Message.Channel.REMOTE_PRINT:
             return _to_print(delivery, message, now)
+        if delivery.channel == Message.Channel.NEMSMS:
+            # Sending the text is the delivery; the notification marks both done (or failed).
+            notifications_create(message=message)
+            return "nemsms-queued"
         if delivery.channel == Message.Channel.MAILBOX:
             message_deliver_to_mailbox(message=message, at=now)
+            notifications_create(message=message)
             Delivery.objects.filter(pk=delivery.pk).update(state=Delivery.State.DONE, completed_at=now)
             event_log_write(tag=Event.Tag.MEMO_SEND_DELIVERED_TO_MAILBOX, **refs)
             return "delivered"

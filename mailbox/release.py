@@ -28,6 +28,7 @@ from django.utils import timezone
 from adminaccess.models import Event, System
 from digitalpost.queueing import enqueue
 from mailbox.models import Delivery, Folder, Message
+from mailbox.notifications import notifications_create_for_messages
 
 BATCH_SIZE = 10_000
 
@@ -172,8 +173,4 @@ def _insert_events(message_ids: list[int], now) -> None:
 
 
 def _notify(message_ids: list[int]) -> None:
-    try:
-        from mailbox.notifications import notifications_create_for_messages
-    except ImportError:  # notifications arrive with the delivery engine
-        return
     notifications_create_for_messages(message_ids=message_ids)

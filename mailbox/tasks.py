@@ -36,3 +36,35 @@ def export_print_jobs() -> int:
     while print_jobs_export() is not None:
         batches += 1
     return batches
+
+
+@shared_task(ignore_result=True)
+def send_notification(notification_id: int) -> str:
+    """Queued after commit for each new notification; a no-op once it is sent or not due."""
+    from mailbox.notifications import notification_send
+
+    return notification_send(notification_id=notification_id)
+
+
+#: A sweep stops taking new notifications after this long, well inside the task time limits.
+SEND_NOTIFICATIONS_BUDGET_SECONDS = 180
+
+
+@shared_task(ignore_result=True)
+def send_notifications() -> int:
+    """Beat runs this every 30 s: sends pending notifications in batches, retries due ones.
+
+    Harmless when run twice or side by side: every row is claimed before it is sent.
+    """
+    import time
+
+    from mailbox.notifications import SEND_BATCH, notifications_send_pending
+
+    deadline = time.monotonic() + SEND_NOTIFICATIONS_BUDGET_SECONDS
+    tried = 0
+    while (left := deadline - time.monotonic()) > 0:
+        count = notifications_send_pending(batch=SEND_BATCH, time_budget=left)
+        tried += count
+        if count < SEND_BATCH:
+            break
+    return tried

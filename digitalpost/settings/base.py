@@ -169,6 +169,8 @@ CELERY_BEAT_SCHEDULE = {
     "export-print-jobs": {"task": "mailbox.tasks.export_print_jobs", "schedule": timedelta(seconds=60)},
     # Releases value-dated mail on its date, set-based (see mailbox/release.py).
     "release-value-dated": {"task": "mailbox.tasks.release_value_dated", "schedule": timedelta(seconds=60)},
+    # Sends pending e-mail/SMS/NemSMS notifications and retries due ones (see mailbox/notifications.py).
+    "send-notifications": {"task": "mailbox.tasks.send_notifications", "schedule": timedelta(seconds=30)},
 }
 
 # --- REST API -------------------------------------------------------------------------------
@@ -243,3 +245,9 @@ DIGITALPOST_PRINT_EXPORTER = env.str(
     "DIGITALPOST_PRINT_EXPORTER", default="mailbox.print_export.FolderExporter"
 )
 DIGITALPOST_PRINT_FOLDER = Path(env.str("DIGITALPOST_PRINT_FOLDER", default=str(VAR_DIR / "print")))
+
+# --- Notifications (e-mail, SMS, NemSMS) ------------------------------------------------------
+# Who sends SMS and NemSMS (see mailbox/sms.py); the default only logs, for development.
+DIGITALPOST_SMS_BACKEND = env.str("DIGITALPOST_SMS_BACKEND", default="mailbox.sms.LoggingSMSBackend")
+# Tries per notification before it is given up as FAILED (temporary failures only).
+DIGITALPOST_NOTIFICATION_MAX_ATTEMPTS = env.int("DIGITALPOST_NOTIFICATION_MAX_ATTEMPTS", default=5)

@@ -157,12 +157,23 @@ def test_mail_for_a_pull_system_becomes_ready_for_fetch(sender, sender_system):
     assert not MailboxItem.objects.exists()
 
 
-def test_nemsms_rows_wait_for_the_notification_engine(sender, sender_system):
+def test_a_nemsms_is_delivered_by_sending_its_text_once(sender, sender_system):
+    from mailbox import sms
+    from mailbox.models import Message, Notification
+    from mailbox.notifications import notifications_send_pending
+
+    sms.outbox.clear()
     person = PersonFactory()
     person.nemsms_mobile = "+4512345678"
     person.save(update_fields=["nemsms_mobile"])
     delivery = _accepted(sender, sender_system, person.cpr, nemsms=True)
+    assert delivery_process(delivery.pk) == "nemsms-queued"
     assert delivery_process(delivery.pk) == "not-claimed"
-    assert deliveries_sweep() == 0
+    [notification] = Notification.objects.filter(message=delivery.message)
+    assert (notification.channel, notification.address) == ("NEMSMS", "+4512345678")
+    # The send task is queued after commit (not run here); beat's sweep sends it just the same.
+    assert notifications_send_pending() == 1
+    assert [m.to for m in sms.outbox] == ["+4512345678"]
     delivery.refresh_from_db()
-    assert delivery.state == Delivery.State.PENDING
+    assert delivery.state == Delivery.State.DONE
+    assert Message.objects.get(pk=delivery.message_id).state == Message.State.DELIVERED
