@@ -176,11 +176,19 @@ class Message(models.Model):
     sender_id_type = models.CharField(max_length=10)
     sender_id = models.CharField(max_length=64)
     sender_label = models.CharField(max_length=256, blank=True)
+    # Every index on this table is written again whenever a message changes state (millions on a
+    # mass-send date), so columns searched only through a composite index get none of their own:
+    # the unique (sender, messageUUID) indexes below start with these two.
     sender_organisation = models.ForeignKey(
-        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="sent_messages"
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="sent_messages",
+        db_index=False,
     )
     sender_person = models.ForeignKey(
-        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="sent_messages"
+        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="sent_messages", db_index=False
     )
     sender_system = models.ForeignKey(
         "adminaccess.System",
@@ -191,7 +199,7 @@ class Message(models.Model):
     )
     # Someone writing on the owner's behalf (read-write access), shown to the owner.
     sent_by_representative = models.ForeignKey(
-        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
 
     recipient_id_type = models.CharField(max_length=10)
@@ -238,7 +246,9 @@ class Message(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     delivered_at = models.DateTimeField(null=True, blank=True)
     recalled_at = models.DateTimeField(null=True, blank=True)
-    recalled_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    recalled_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
 
     class Meta:
         constraints = [
