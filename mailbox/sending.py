@@ -23,7 +23,7 @@ from adminaccess.models import Event, System
 from adminaccess.services import event_log_write
 from contactstructure.models import ContactPoint
 from digitalpost.queueing import enqueue_after_commit
-from mailbox.models import Delivery, Mailbox, Message, Receipt
+from mailbox.models import Delivery, Exemption, Mailbox, Message, Receipt
 from mailbox.services import message_store
 from memo import MemoParseError, from_tree, validate
 from memo import model as memo_model
@@ -169,9 +169,38 @@ def authorise_sender(*, system: System, memo: memo_model.Message) -> Organisatio
     return organisation
 
 
+class Directory:
+    """Who is who, for resolving recipients: one query per question (a single send)."""
+
+    def person(self, cpr: str) -> Person | None:
+        return Person.objects.filter(cpr=cpr).select_related("mailbox").first()
+
+    def is_exempt(self, mailbox: Mailbox, day) -> bool:
+        return mailbox.exemptions.filter(
+            Q(valid_until__isnull=True) | Q(valid_until__gte=day), ended_at__isnull=True, valid_from__lte=day
+        ).exists()
+
+
+class PrefetchedDirectory(Directory):
+    """The same answers for a whole batch of citizens, fetched with two queries."""
+
+    def __init__(self, cprs: set[str]) -> None:
+        self._people = {p.cpr: p for p in Person.objects.filter(cpr__in=cprs).select_related("mailbox")}
+        self._exemptions: dict[int, list[Exemption]] = {}
+        for exemption in Exemption.objects.filter(mailbox__owner_person__cpr__in=cprs, ended_at__isnull=True):
+            self._exemptions.setdefault(exemption.mailbox_id, []).append(exemption)
+
+    def person(self, cpr: str) -> Person | None:
+        return self._people.get(cpr)
+
+    def is_exempt(self, mailbox: Mailbox, day) -> bool:
+        return any(exemption.covers(day) for exemption in self._exemptions.get(mailbox.pk, ()))
+
+
 def resolve_recipient(
-    *, memo: memo_model.Message, sender: Organisation, system: System
+    *, memo: memo_model.Message, sender: Organisation, system: System, directory: Directory | None = None
 ) -> Route | NotAllowed:
+    directory = directory or Directory()
     header = memo.header
     recipient = header.recipient
     id_type = recipient.id_type.strip().upper()
@@ -179,7 +208,7 @@ def resolve_recipient(
     if id_type == "CPR":
         if not sender.is_authority:
             return NotAllowed("COMPANIES_SEND_ONLY_TO_AUTHORITIES", "A company may send only to authorities.")
-        person = Person.objects.filter(cpr=recipient.recipient_id).select_related("mailbox").first()
+        person = directory.person(recipient.recipient_id)
         if person is None or not hasattr(person, "mailbox"):
             return NotAllowed(
                 "RECIPIENT_NOT_FOUND", f"No Digital Post mailbox for CPR {recipient.recipient_id}."
@@ -188,7 +217,7 @@ def resolve_recipient(
             if not person.nemsms_mobile:
                 return NotAllowed("NEMSMS_NOT_REGISTERED", "The recipient has not registered for NemSMS.")
             return Route(Message.Channel.NEMSMS, recipient_mailbox=person.mailbox)
-        return _to_mailbox(person.mailbox, header, sender)
+        return _to_mailbox(person.mailbox, header, sender, directory)
     if id_type != "CVR":
         return NotAllowed(
             "RECIPIENT_ID_TYPE_UNSUPPORTED", f"Recipients are CPR or CVR, not {recipient.id_type}."
@@ -214,19 +243,16 @@ def resolve_recipient(
     mailbox = Mailbox.objects.filter(owner_organisation=organisation).first()
     if mailbox is None:
         return NotAllowed("RECIPIENT_NOT_FOUND", f"No Digital Post mailbox for CVR {organisation.cvr}.")
-    return _to_mailbox(mailbox, header, sender)
+    return _to_mailbox(mailbox, header, sender, directory)
 
 
 def _to_mailbox(
-    mailbox: Mailbox, header: memo_model.MessageHeader, sender: Organisation
+    mailbox: Mailbox, header: memo_model.MessageHeader, sender: Organisation, directory: Directory
 ) -> Route | NotAllowed:
     if mailbox.status != Mailbox.Status.ACTIVE:
         return NotAllowed("RECIPIENT_MAILBOX_CLOSED", "The recipient's Digital Post mailbox is closed.")
     day = header.do_not_deliver_until_date or timezone.localdate()
-    exempt = mailbox.exemptions.filter(
-        Q(valid_until__isnull=True) | Q(valid_until__gte=day), ended_at__isnull=True, valid_from__lte=day
-    ).exists()
-    if exempt and not (header.mandatory and sender.may_send_mandatory_post):
+    if directory.is_exempt(mailbox, day) and not (header.mandatory and sender.may_send_mandatory_post):
         return Route(Message.Channel.REMOTE_PRINT, recipient_mailbox=mailbox, notes={"exempt": True})
     return Route(Message.Channel.MAILBOX, recipient_mailbox=mailbox)
 
@@ -439,3 +465,237 @@ def memo_recall(
         )
     message.refresh_from_db()
     return message
+
+
+# --- Many at once (batches) ------------------------------------------------------------------
+
+#: Messages judged, stored and committed together in a batch.
+BATCH_CHUNK = 500
+
+
+def memo_send_many(
+    *, items: list[tuple[str, bytes | None]], system: System, batch_id: uuid.UUID
+) -> list[str]:
+    """Accept many MeMo at once (a batch). Each is judged exactly as :func:`memo_send` judges
+    one; they are stored with one bulk insert per table per chunk and delivered by one task per
+    chunk. Every file's receipt goes to the sender's queue. Returns each file's outcome."""
+    outcomes: list[str] = []
+    for start in range(0, len(items), BATCH_CHUNK):
+        chunk = items[start : start + BATCH_CHUNK]
+        try:
+            outcomes += _send_chunk(chunk, system, batch_id)
+        except IntegrityError:
+            # A single send raced us for a messageUUID: judge this chunk one by one instead.
+            outcomes += [_send_one_of_batch(name, data, system, batch_id) for name, data in chunk]
+    return outcomes
+
+
+def _batch_refusal(system, details, status, code, message, message_uuid=None, field_errors=()) -> Receipt:
+    details = {
+        **details,
+        "fieldErrors": [{"field": e.field, "code": e.code, "message": e.message} for e in field_errors],
+    }
+    return Receipt(
+        kind=Receipt.Kind.TECHNICAL,
+        sender_system=system,
+        organisation=system.organisation,
+        message_uuid=message_uuid,
+        status=status,
+        error_code=code,
+        error_message=message,
+        details=details,
+    )
+
+
+def _refused_status(refused: SendRefused) -> str:
+    return Receipt.Status.INVALID if refused.status in (400, 409, 413) else Receipt.Status.NOT_ALLOWED
+
+
+def _send_chunk(chunk, system: System, batch_id: uuid.UUID) -> list[str]:
+    from mailbox.services import StoreEntry, messages_store
+
+    outcomes: list[str] = [""] * len(chunk)
+    receipts: list[Receipt] = []
+    judged = []
+    for index, (name, data) in enumerate(chunk):
+        details = {"batchId": str(batch_id), "file": name}
+        if data is None:
+            receipts.append(
+                _batch_refusal(
+                    system, details, Receipt.Status.INVALID, "PAYLOAD_TOO_LARGE", "The file is too large."
+                )
+            )
+            outcomes[index] = Receipt.Status.INVALID
+            continue
+        try:
+            memo = memo_parse_and_validate(data)
+            sender = authorise_sender(system=system, memo=memo)
+        except SendRefused as refused:
+            outcomes[index] = _refused_status(refused)
+            receipts.append(
+                _batch_refusal(
+                    system,
+                    details,
+                    outcomes[index],
+                    refused.code,
+                    refused.message,
+                    field_errors=refused.field_errors,
+                )
+            )
+            continue
+        judged.append((index, details, memo, data, sender))
+
+    existing = {
+        (org, message_uuid): (digest, pk)
+        for org, message_uuid, digest, pk in Message.objects.filter(
+            sender_organisation__in={s.pk for *_, s in judged},
+            message_uuid__in={m.header.message_uuid for _, _, m, _, _ in judged},
+        ).values_list("sender_organisation_id", "message_uuid", "memo_sha256", "pk")
+    }
+    directory = PrefetchedDirectory(
+        {
+            m.header.recipient.recipient_id
+            for _, _, m, _, _ in judged
+            if m.header.recipient.id_type.strip() == "CPR"
+        }
+    )
+    seen: dict[tuple, str] = {}
+    duplicates: list[int] = []
+    to_store = []
+    today = timezone.localdate()
+    for index, details, memo, data, sender in judged:
+        header = memo.header
+        key, digest = (sender.pk, header.message_uuid), hashlib.sha256(data).hexdigest()
+        known = existing[key][0] if key in existing else seen.get(key)
+        if known is not None:
+            if known != digest:
+                outcomes[index] = Receipt.Status.INVALID
+                receipts.append(
+                    _batch_refusal(
+                        system,
+                        details,
+                        outcomes[index],
+                        "MESSAGE_UUID_ALREADY_USED",
+                        f"messageUUID {header.message_uuid} was already used for a different message.",
+                        header.message_uuid,
+                    )
+                )
+            else:
+                outcomes[index] = "DUPLICATE"
+                if key in existing:
+                    duplicates.append(existing[key][1])
+            continue
+        seen[key] = digest
+        route = resolve_recipient(memo=memo, sender=sender, system=system, directory=directory)
+        if isinstance(route, NotAllowed):
+            outcomes[index] = Receipt.Status.NOT_ALLOWED
+            receipt = _batch_refusal(
+                system, details, outcomes[index], route.code, route.message, header.message_uuid
+            )
+            receipt.organisation = sender
+            receipts.append(receipt)
+            continue
+        held = header.do_not_deliver_until_date is not None and header.do_not_deliver_until_date > today
+        outcomes[index] = Receipt.Status.RECEIVED
+        to_store.append((details, memo, data, sender, route, held))
+
+    with transaction.atomic():
+        messages = messages_store(
+            entries=[
+                StoreEntry(
+                    memo,
+                    data,
+                    {
+                        "channel": route.channel,
+                        "state": Message.State.HELD if held else Message.State.ACCEPTED,
+                        "sender_organisation": sender,
+                        "sender_system": system,
+                        "recipient_mailbox": route.recipient_mailbox,
+                        "recipient_organisation": route.recipient_organisation,
+                        "recipient_system": route.recipient_system,
+                        "contact_point": route.contact_point,
+                    },
+                )
+                for details, memo, data, sender, route, held in to_store
+            ]
+        )
+        now = timezone.now()
+        deliveries, events = [], []
+        for message, (details, memo, _, sender, route, held) in zip(messages, to_store, strict=True):
+            header = memo.header
+            receipts.append(
+                Receipt(
+                    kind=Receipt.Kind.TECHNICAL,
+                    sender_system=system,
+                    organisation=sender,
+                    message=message,
+                    message_uuid=message.message_uuid,
+                    transmission_id=message.transmission_id,
+                    status=Receipt.Status.RECEIVED,
+                    details=details,
+                )
+            )
+            deliveries.append(
+                Delivery(
+                    message=message,
+                    channel=route.channel,
+                    state=Delivery.State.HELD if held else Delivery.State.PENDING,
+                    due_at=_value_date_start(header.do_not_deliver_until_date) if held else now,
+                    next_attempt_at=None if held else now,
+                    recipient_system=route.recipient_system,
+                )
+            )
+            events.append(
+                Event(
+                    tag=Event.Tag.DELAYED_MEMO_SEND_VALIDATED_AWAITING_DELAY
+                    if held
+                    else Event.Tag.MEMO_SEND_VALIDATED,
+                    organisation=sender,
+                    system=system,
+                    message=message,
+                    message_uuid=message.message_uuid,
+                    subject=header.recipient.recipient_id,
+                    details={"channel": route.channel, **route.notes},
+                )
+            )
+        for receipt in receipts:
+            if receipt.status == Receipt.Status.NOT_ALLOWED and receipt.message_uuid:
+                events.append(
+                    Event(
+                        tag=Event.Tag.MEMO_SEND_NOT_ALLOWED,
+                        organisation=receipt.organisation,
+                        system=system,
+                        message_uuid=receipt.message_uuid,
+                        details={"code": receipt.error_code},
+                    )
+                )
+        Receipt.objects.bulk_create(receipts)
+        Delivery.objects.bulk_create(deliveries)
+        Event.objects.bulk_create(events)
+        # A file already received earlier: its receipt goes to the queue again.
+        Receipt.objects.filter(message_id__in=duplicates, kind=Receipt.Kind.TECHNICAL).update(in_queue=True)
+        pending = [d.pk for d in deliveries if d.state == Delivery.State.PENDING]
+        if pending:
+            from mailbox.tasks import deliver_many
+
+            enqueue_after_commit(deliver_many, pending)
+    return outcomes
+
+
+def _send_one_of_batch(name: str, data: bytes | None, system: System, batch_id: uuid.UUID) -> str:
+    details = {"batchId": str(batch_id), "file": name}
+    if data is None:
+        _batch_refusal(
+            system, details, Receipt.Status.INVALID, "PAYLOAD_TOO_LARGE", "The file is too large."
+        ).save()
+        return Receipt.Status.INVALID
+    try:
+        result = memo_send(data=data, system=system)
+    except SendRefused as refused:
+        status = _refused_status(refused)
+        _batch_refusal(
+            system, details, status, refused.code, refused.message, field_errors=refused.field_errors
+        ).save()
+        return status
+    Receipt.objects.filter(pk=result.receipt.pk).update(in_queue=True, details=details)
+    return result.receipt.status if result.created else "DUPLICATE"

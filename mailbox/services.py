@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import UTC, date
 
 from django.core.exceptions import ValidationError
@@ -48,34 +49,53 @@ def _aware(value):
     return value
 
 
-def message_store(
-    *,
-    memo: memo_model.Message,
-    memo_bytes: bytes,
-    channel: str,
-    state: str,
-    sender_organisation=None,
-    sender_person=None,
-    sender_system=None,
-    recipient_mailbox=None,
-    recipient_organisation=None,
-    recipient_system=None,
-    contact_point=None,
-) -> Message:
-    """Persist a parsed MeMo: the message row, its documents, files (to storage) and actions.
+@dataclass
+class StoreEntry:
+    """One parsed MeMo to store, with where it comes from and where it goes (Message fields)."""
 
-    The caller has validated and authorised the message and resolved its recipient; this
-    only records it. Runs in the caller's transaction, so a failure stores nothing.
+    memo: memo_model.Message
+    memo_bytes: bytes
+    fields: dict
+
+
+def message_store(*, memo: memo_model.Message, memo_bytes: bytes, **fields) -> Message:
+    """Persist a parsed MeMo: the message row, the stored MeMo, its documents, files and actions.
+
+    ``fields`` are the Message fields the caller decided (channel, state, sender_organisation,
+    recipient_mailbox, ...). The caller has validated and authorised the message and resolved
+    its recipient; this only records it, in the caller's transaction.
     """
-    header = memo.header
-    kle = (
-        header.content_data.kle_data.subject_key
-        if header.content_data and header.content_data.kle_data
-        else ""
-    )
-    message = Message(
+    return messages_store(entries=[StoreEntry(memo, memo_bytes, fields)])[0]
+
+
+def messages_store(*, entries: list[StoreEntry]) -> list[Message]:
+    """:func:`message_store` for many messages at once: one bulk insert per table.
+
+    Files are named by each message's transmission id, which is unique, so the names are known
+    before anything is written and the MeMo files are written only once the rows exist.
+    """
+    messages = [_message_row(entry) for entry in entries]
+    memo_file = Message._meta.get_field("memo_file")
+    for message in messages:
+        message.memo_file.name = memo_file.generate_filename(message, f"{message.transmission_id}.xml")
+    # No savepoint of its own: a caller's transaction decides (sending runs in one).
+    with transaction.atomic(savepoint=False):
+        Message.objects.bulk_create(messages)
+        for message, entry in zip(messages, entries, strict=True):
+            stored = message.memo_file.storage.save(message.memo_file.name, ContentFile(entry.memo_bytes))
+            if stored != message.memo_file.name:
+                message.memo_file.name = stored
+                Message.objects.filter(pk=message.pk).update(memo_file=stored)
+        _store_documents([(m, e.memo.body) for m, e in zip(messages, entries, strict=True) if e.memo.body])
+    return messages
+
+
+def _message_row(entry: StoreEntry) -> Message:
+    header, memo_bytes = entry.memo.header, entry.memo_bytes
+    content = header.content_data
+    return Message(
         message_uuid=header.message_uuid,
-        memo_version=memo.memo_version,
+        memo_version=entry.memo.memo_version,
         message_type=str(header.message_type),
         message_id=header.message_id or "",
         message_code=header.message_code or "",
@@ -90,50 +110,29 @@ def message_store(
         sender_id_type=header.sender.id_type,
         sender_id=header.sender.sender_id,
         sender_label=header.sender.label or "",
-        sender_organisation=sender_organisation,
-        sender_person=sender_person,
-        sender_system=sender_system,
         recipient_id_type=header.recipient.id_type,
         recipient_id=header.recipient.recipient_id,
         recipient_label=header.recipient.label or "",
-        recipient_mailbox=recipient_mailbox,
-        recipient_organisation=recipient_organisation,
-        recipient_system=recipient_system,
-        contact_point=contact_point,
-        channel=channel,
-        kle_code=kle,
-        state=state,
+        kle_code=content.kle_data.subject_key if content and content.kle_data else "",
         memo_size=len(memo_bytes),
         memo_sha256=hashlib.sha256(memo_bytes).hexdigest(),
+        **entry.fields,
     )
-    # Named by the transmission id, which is unique: the name is known before anything is
-    # written, so the file is written only once the row exists (a duplicate messageUUID fails
-    # at the insert and leaves no file behind).
-    message.memo_file.name = Message._meta.get_field("memo_file").generate_filename(
-        message, f"{message.transmission_id}.xml"
-    )
-    # No savepoint of its own: a caller's transaction decides (sending runs in one).
-    with transaction.atomic(savepoint=False):
-        message.save(force_insert=True)
-        stored_name = message.memo_file.storage.save(message.memo_file.name, ContentFile(memo_bytes))
-        if stored_name != message.memo_file.name:
-            message.memo_file.name = stored_name
-            Message.objects.filter(pk=message.pk).update(memo_file=stored_name)
-        if memo.body is not None:
-            _store_documents(message, memo.body)
-    return message
 
 
-def _store_documents(message: Message, body: memo_model.MessageBody) -> None:
-    """Rows for the documents, their files and actions: three bulk inserts.
+def _store_documents(bodies: list[tuple[Message, memo_model.MessageBody]]) -> None:
+    """Rows for the documents, their files and actions: three bulk inserts for all messages.
 
     The files' bytes are not written out here: they are inside the stored MeMo already, and
     mail for recipient systems never needs them apart. :func:`document_file_content`
     extracts a file (and keeps it in storage) the first time someone needs it.
     """
-    sources = [(Document.Kind.MAIN, body.main_document)]
-    sources += [(Document.Kind.ADDITIONAL, d) for d in body.additional_documents]
-    sources += [(Document.Kind.TECHNICAL, d) for d in body.technical_documents]
+    sources = []
+    for message, body in bodies:
+        kinds = [(Document.Kind.MAIN, body.main_document)]
+        kinds += [(Document.Kind.ADDITIONAL, d) for d in body.additional_documents]
+        kinds += [(Document.Kind.TECHNICAL, d) for d in body.technical_documents]
+        sources += [(message, position, kind, source) for position, (kind, source) in enumerate(kinds)]
     documents = Document.objects.bulk_create(
         Document(
             message=message,
@@ -142,10 +141,10 @@ def _store_documents(message: Message, body: memo_model.MessageBody) -> None:
             document_id=source.document_id or "",
             label=source.label or (source.files[0].filename if source.files else ""),
         )
-        for position, (kind, source) in enumerate(sources)
+        for message, position, kind, source in sources
     )
     files, actions = [], []
-    for document, (_, source) in zip(documents, sources, strict=True):
+    for document, (_, _, _, source) in zip(documents, sources, strict=True):
         for position, source_file in enumerate(source.files):
             size = base64_decoded_size(source_file.content)
             files.append(

@@ -12,14 +12,13 @@ import uuid
 from collections import Counter
 
 from django.conf import settings
-from django.db import transaction
 from rest_framework import status
 from rest_framework.response import Response
 
 from mailbox.api.common import error_response
 from mailbox.api.sending import LZMA_TYPE, BatchTooLarge, read_body, too_large, unpack_lzma_tar
 from mailbox.models import Receipt
-from mailbox.sending import SendRefused, memo_send
+from mailbox.sending import memo_send_many
 
 MAX_MEMBERS = 200_000
 
@@ -56,9 +55,7 @@ def send_batch(request, content_type: str) -> Response:
         except (lzma.LZMAError, tarfile.TarError, EOFError, ValueError) as exc:
             return error_response(400, "BATCH_UNREADABLE", f"The batch is not an LZMA-compressed tar: {exc}.")
     batch_id = uuid.uuid4()
-    counts: Counter[str] = Counter()
-    for name, body in members:
-        counts[_send_member(system, batch_id, name, body)] += 1
+    counts = Counter(memo_send_many(items=members, system=system, batch_id=batch_id))
     summary = {
         "batchId": str(batch_id),
         "total": len(members),
@@ -76,39 +73,3 @@ def send_batch(request, content_type: str) -> Response:
         details=summary,
     )
     return Response(summary, status=status.HTTP_201_CREATED)
-
-
-def _send_member(system, batch_id: uuid.UUID, name: str, body: bytes | None) -> str:
-    details = {"batchId": str(batch_id), "file": name}
-    if body is None:
-        _queue_refusal(system, details, Receipt.Status.INVALID, "PAYLOAD_TOO_LARGE", "The file is too large.")
-        return "INVALID"
-    try:
-        result = memo_send(data=body, system=system)
-    except SendRefused as refused:
-        invalid = refused.status in (400, 409)
-        receipt_status = Receipt.Status.INVALID if invalid else Receipt.Status.NOT_ALLOWED
-        details["fieldErrors"] = [
-            {"field": e.field, "code": e.code, "message": e.message} for e in refused.field_errors
-        ]
-        _queue_refusal(system, details, receipt_status, refused.code, refused.message)
-        return receipt_status
-    if not result.created:
-        # Already received: its receipt goes to the queue again, so every file gets an answer.
-        Receipt.objects.filter(pk=result.receipt.pk).update(in_queue=True)
-        return "DUPLICATE"
-    Receipt.objects.filter(pk=result.receipt.pk).update(in_queue=True, details=details)
-    return result.receipt.status
-
-
-def _queue_refusal(system, details: dict, receipt_status: str, code: str, message: str) -> None:
-    with transaction.atomic():
-        Receipt.objects.create(
-            kind=Receipt.Kind.TECHNICAL,
-            sender_system=system,
-            organisation=system.organisation,
-            status=receipt_status,
-            error_code=code,
-            error_message=message,
-            details=details,
-        )
