@@ -24,7 +24,6 @@ from adminaccess.services import event_log_write
 from contactstructure.models import ContactPoint
 from digitalpost.queueing import enqueue_after_commit
 from mailbox.models import Delivery, Exemption, Mailbox, Message, Receipt
-from mailbox.services import message_store
 from memo import MemoParseError, from_tree, validate
 from memo import model as memo_model
 from rights.models import Organisation, Person
@@ -342,59 +341,96 @@ def _value_date_start(value_date: date) -> datetime:
     return datetime.combine(value_date, time.min, tzinfo=timezone.get_default_timezone())
 
 
+def _is_held(header: memo_model.MessageHeader, today) -> bool:
+    return header.do_not_deliver_until_date is not None and header.do_not_deliver_until_date > today
+
+
 def _persist(
     data: bytes, memo, sender: Organisation, system: System, route: Route
 ) -> tuple[Receipt, Delivery]:
-    header = memo.header
-    held = (
-        header.do_not_deliver_until_date is not None
-        and header.do_not_deliver_until_date > timezone.localdate()
-    )
-    message = message_store(
-        memo=memo,
-        memo_bytes=data,
-        channel=route.channel,
-        state=Message.State.HELD if held else Message.State.ACCEPTED,
-        sender_organisation=sender,
-        sender_system=system,
-        recipient_mailbox=route.recipient_mailbox,
-        recipient_organisation=route.recipient_organisation,
-        recipient_system=route.recipient_system,
-        contact_point=route.contact_point,
-    )
-    receipt = Receipt.objects.create(
-        kind=Receipt.Kind.TECHNICAL,
-        sender_system=system,
-        organisation=sender,
-        message=message,
-        message_uuid=message.message_uuid,
-        transmission_id=message.transmission_id,
-        status=Receipt.Status.RECEIVED,
-        # The technical receipt is the HTTP answer; the queue holds what comes later.
-        in_queue=False,
+    # The technical receipt is the HTTP answer; the queue holds what comes later.
+    held = _is_held(memo.header, timezone.localdate())
+    [(receipt, delivery)] = _store_accepted([(None, memo, data, sender, route, held)], system, in_queue=False)
+    return receipt, delivery
+
+
+def _store_accepted(
+    accepted: list[tuple[dict | None, memo_model.Message, bytes, Organisation, Route, bool]],
+    system: System,
+    *,
+    in_queue: bool,
+) -> list[tuple[Receipt, Delivery]]:
+    """Record accepted messages: message (and MeMo file, documents), technical receipt,
+    outbox row and event, one bulk insert per table. ``accepted`` holds (receipt details,
+    memo, bytes, sender, route, held) per message; runs in the caller's transaction."""
+    from mailbox.services import StoreEntry, messages_store
+
+    messages = messages_store(
+        entries=[
+            StoreEntry(
+                memo,
+                data,
+                {
+                    "channel": route.channel,
+                    "state": Message.State.HELD if held else Message.State.ACCEPTED,
+                    "sender_organisation": sender,
+                    "sender_system": system,
+                    "recipient_mailbox": route.recipient_mailbox,
+                    "recipient_organisation": route.recipient_organisation,
+                    "recipient_system": route.recipient_system,
+                    "contact_point": route.contact_point,
+                },
+            )
+            for _, memo, data, sender, route, held in accepted
+        ]
     )
     now = timezone.now()
-    delivery = Delivery.objects.create(
-        message=message,
-        channel=route.channel,
-        state=Delivery.State.HELD if held else Delivery.State.PENDING,
-        due_at=_value_date_start(header.do_not_deliver_until_date) if held else now,
-        next_attempt_at=None if held else now,
-        recipient_system=route.recipient_system,
-    )
-    refs = {
-        "organisation": sender,
-        "system": system,
-        "message": message,
-        "subject": header.recipient.recipient_id,
-    }
-    event_log_write(
-        tag=Event.Tag.DELAYED_MEMO_SEND_VALIDATED_AWAITING_DELAY if held else Event.Tag.MEMO_SEND_VALIDATED,
-        details={"channel": route.channel, **route.notes}
-        | ({"valueDate": header.do_not_deliver_until_date.isoformat()} if held else {}),
-        **refs,
-    )
-    return receipt, delivery
+    receipts, deliveries, events = [], [], []
+    for message, (details, memo, _, sender, route, held) in zip(messages, accepted, strict=True):
+        header = memo.header
+        receipts.append(
+            Receipt(
+                kind=Receipt.Kind.TECHNICAL,
+                sender_system=system,
+                organisation=sender,
+                message=message,
+                message_uuid=message.message_uuid,
+                transmission_id=message.transmission_id,
+                status=Receipt.Status.RECEIVED,
+                details=details or {},
+                in_queue=in_queue,
+            )
+        )
+        deliveries.append(
+            Delivery(
+                message=message,
+                channel=route.channel,
+                state=Delivery.State.HELD if held else Delivery.State.PENDING,
+                due_at=_value_date_start(header.do_not_deliver_until_date) if held else now,
+                next_attempt_at=None if held else now,
+                recipient_system=route.recipient_system,
+            )
+        )
+        details = {"channel": route.channel, **route.notes}
+        if held:
+            details["valueDate"] = header.do_not_deliver_until_date.isoformat()
+        events.append(
+            Event(
+                tag=Event.Tag.DELAYED_MEMO_SEND_VALIDATED_AWAITING_DELAY
+                if held
+                else Event.Tag.MEMO_SEND_VALIDATED,
+                organisation=sender,
+                system=system,
+                message=message,
+                message_uuid=message.message_uuid,
+                subject=header.recipient.recipient_id,
+                details=details,
+            )
+        )
+    Receipt.objects.bulk_create(receipts)
+    Delivery.objects.bulk_create(deliveries)
+    Event.objects.bulk_create(events)
+    return list(zip(receipts, deliveries, strict=True))
 
 
 def _refusal_receipt(system: System, sender: Organisation, memo, refusal: NotAllowed) -> Receipt:
@@ -512,8 +548,6 @@ def _refused_status(refused: SendRefused) -> str:
 
 
 def _send_chunk(chunk, system: System, batch_id: uuid.UUID) -> list[str]:
-    from mailbox.services import StoreEntry, messages_store
-
     outcomes: list[str] = [""] * len(chunk)
     receipts: list[Receipt] = []
     judged = []
@@ -595,69 +629,13 @@ def _send_chunk(chunk, system: System, batch_id: uuid.UUID) -> list[str]:
             receipt.organisation = sender
             receipts.append(receipt)
             continue
-        held = header.do_not_deliver_until_date is not None and header.do_not_deliver_until_date > today
+        held = _is_held(header, today)
         outcomes[index] = Receipt.Status.RECEIVED
         to_store.append((details, memo, data, sender, route, held))
 
     with transaction.atomic():
-        messages = messages_store(
-            entries=[
-                StoreEntry(
-                    memo,
-                    data,
-                    {
-                        "channel": route.channel,
-                        "state": Message.State.HELD if held else Message.State.ACCEPTED,
-                        "sender_organisation": sender,
-                        "sender_system": system,
-                        "recipient_mailbox": route.recipient_mailbox,
-                        "recipient_organisation": route.recipient_organisation,
-                        "recipient_system": route.recipient_system,
-                        "contact_point": route.contact_point,
-                    },
-                )
-                for details, memo, data, sender, route, held in to_store
-            ]
-        )
-        now = timezone.now()
-        deliveries, events = [], []
-        for message, (details, memo, _, sender, route, held) in zip(messages, to_store, strict=True):
-            header = memo.header
-            receipts.append(
-                Receipt(
-                    kind=Receipt.Kind.TECHNICAL,
-                    sender_system=system,
-                    organisation=sender,
-                    message=message,
-                    message_uuid=message.message_uuid,
-                    transmission_id=message.transmission_id,
-                    status=Receipt.Status.RECEIVED,
-                    details=details,
-                )
-            )
-            deliveries.append(
-                Delivery(
-                    message=message,
-                    channel=route.channel,
-                    state=Delivery.State.HELD if held else Delivery.State.PENDING,
-                    due_at=_value_date_start(header.do_not_deliver_until_date) if held else now,
-                    next_attempt_at=None if held else now,
-                    recipient_system=route.recipient_system,
-                )
-            )
-            events.append(
-                Event(
-                    tag=Event.Tag.DELAYED_MEMO_SEND_VALIDATED_AWAITING_DELAY
-                    if held
-                    else Event.Tag.MEMO_SEND_VALIDATED,
-                    organisation=sender,
-                    system=system,
-                    message=message,
-                    message_uuid=message.message_uuid,
-                    subject=header.recipient.recipient_id,
-                    details={"channel": route.channel, **route.notes},
-                )
-            )
+        stored = _store_accepted(to_store, system, in_queue=True)
+        events = []
         for receipt in receipts:
             if receipt.status == Receipt.Status.NOT_ALLOWED and receipt.message_uuid:
                 events.append(
@@ -670,11 +648,10 @@ def _send_chunk(chunk, system: System, batch_id: uuid.UUID) -> list[str]:
                     )
                 )
         Receipt.objects.bulk_create(receipts)
-        Delivery.objects.bulk_create(deliveries)
         Event.objects.bulk_create(events)
         # A file already received earlier: its receipt goes to the queue again.
         Receipt.objects.filter(message_id__in=duplicates, kind=Receipt.Kind.TECHNICAL).update(in_queue=True)
-        pending = [d.pk for d in deliveries if d.state == Delivery.State.PENDING]
+        pending = [d.pk for _, d in stored if d.state == Delivery.State.PENDING]
         if pending:
             from mailbox.tasks import deliver_many
 
