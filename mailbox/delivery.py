@@ -26,8 +26,9 @@ from mailbox.printing import print_process
 from mailbox.resend import PUSH, push_delivery_process
 from mailbox.services import message_deliver_to_mailbox
 
-#: Rows a worker claimed but never finished (it died) are retried after this long.
-STUCK_AFTER = timedelta(seconds=settings.DIGITALPOST_STUCK_AFTER_SECONDS)
+def stuck_after() -> timedelta:
+    """Rows a worker claimed but never finished (it died) are retried after this long."""
+    return timedelta(seconds=settings.DIGITALPOST_STUCK_AFTER_SECONDS)
 SWEEP_BATCH = 500
 
 # Which pending rows this module can deliver now.
@@ -98,8 +99,7 @@ def _to_print(delivery: Delivery, message: Message, now) -> str:
 def deliveries_sweep(*, now=None, batch: int = SWEEP_BATCH) -> int:
     """Recover what lost tasks left behind: stuck claims, and due rows nobody delivered."""
     now = now or timezone.now()
-    stuck_after = timedelta(seconds=settings.DIGITALPOST_STUCK_AFTER_SECONDS)
-    Delivery.objects.filter(state=Delivery.State.IN_PROGRESS, claimed_at__lt=now - stuck_after).update(
+    Delivery.objects.filter(state=Delivery.State.IN_PROGRESS, claimed_at__lt=now - stuck_after()).update(
         state=Delivery.State.PENDING, claimed_at=None, next_attempt_at=now
     )
     due = list(

@@ -9,7 +9,7 @@ import time_machine
 from django.utils import timezone
 
 from adminaccess.models import Event, System
-from mailbox.delivery import STUCK_AFTER, deliveries_sweep, delivery_process
+from mailbox.delivery import deliveries_sweep, delivery_process, stuck_after
 from mailbox.models import Delivery, MailboxItem, Message
 from mailbox.sending import memo_recall, memo_send
 from tests.factories import OrganisationFactory, PersonFactory, make_system
@@ -124,12 +124,12 @@ def test_the_sweep_recovers_a_claim_a_dead_worker_left_behind(sender, sender_sys
     Delivery.objects.filter(pk=delivery.pk).update(
         state=Delivery.State.IN_PROGRESS, claimed_at=claimed_at, attempts=1
     )
-    with time_machine.travel(claimed_at + STUCK_AFTER - timedelta(seconds=1), tick=False):
+    with time_machine.travel(claimed_at + stuck_after() - timedelta(seconds=1), tick=False):
         assert deliveries_sweep() == 0
     delivery.refresh_from_db()
     assert delivery.state == Delivery.State.IN_PROGRESS
     assert not MailboxItem.objects.exists()
-    with time_machine.travel(claimed_at + STUCK_AFTER + timedelta(seconds=1), tick=False):
+    with time_machine.travel(claimed_at + stuck_after() + timedelta(seconds=1), tick=False):
         assert deliveries_sweep() == 1
     delivery.refresh_from_db()
     assert (delivery.state, delivery.attempts) == (Delivery.State.DONE, 2)
