@@ -26,6 +26,7 @@ from mailbox.printing import print_process
 from mailbox.resend import PUSH, push_delivery_process
 from mailbox.services import message_deliver_to_mailbox
 
+
 def stuck_after() -> timedelta:
     """Rows a worker claimed but never finished (it died) are retried after this long."""
     return timedelta(seconds=settings.DIGITALPOST_STUCK_AFTER_SECONDS)
