@@ -9,6 +9,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("apis/v1/", include("mailbox.api.urls")),
     path("django-admin/", admin.site.urls),
+    path("admin/", include("adminaccess.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("mailbox.urls")),
 ]

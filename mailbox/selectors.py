@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from mailbox.models import Folder, MailboxItem
-from rights.models import Person
+from mailbox.models import Folder, Mailbox, MailboxItem
 
 
-def mailbox_items_in_folder(*, person: Person, kind: str = Folder.Kind.INBOX) -> QuerySet[MailboxItem]:
-    """The person's own items in one standard folder, newest first."""
+def mailbox_items_in_folder(*, mailbox: Mailbox, kind: str = Folder.Kind.INBOX) -> QuerySet[MailboxItem]:
+    """The items in one standard folder of a mailbox, newest first."""
     return (
-        MailboxItem.objects.filter(mailbox__owner_person=person, folder__kind=kind, deleted_at__isnull=True)
+        MailboxItem.objects.filter(mailbox=mailbox, folder__kind=kind, deleted_at__isnull=True)
         .select_related("message")
         .order_by("-received_at")
     )

@@ -116,6 +116,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # DKFDS comes from npm; `make install` puts it in node_modules and collectstatic serves it.
 if (BASE_DIR / "node_modules" / "dkfds" / "dist").is_dir():
     STATICFILES_DIRS.append(("dkfds", BASE_DIR / "node_modules" / "dkfds" / "dist"))
+if (BASE_DIR / "node_modules" / "htmx.org" / "dist").is_dir():
+    STATICFILES_DIRS.append(("htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 STORAGES = {

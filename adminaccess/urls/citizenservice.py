@@ -1,0 +1,3 @@
+"""Section URLs (see adminaccess/urls/__init__.py)."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Contact-structure editor in Administrativ Adgang, included under /admin/contact-structure/."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Inbox URLs (see mailbox/urls/__init__.py)."""
+
+urlpatterns = []
