@@ -31,7 +31,9 @@ SECTIONS = [
     ),
     Section("adminaccess:events", _("Event log"), (Role.EVENT_LOG_READER,)),
     Section("adminaccess:recall", _("Recall"), (Role.RECALL_ADMINISTRATOR,)),
-    Section("adminaccess:statistics", _("Usage statistics"), (Role.EVENT_LOG_READER, Role.SYSTEM_ADMINISTRATOR)),
+    Section(
+        "adminaccess:statistics", _("Usage statistics"), (Role.EVENT_LOG_READER, Role.SYSTEM_ADMINISTRATOR)
+    ),
     Section("adminaccess:logo", _("Logo"), (Role.SYSTEM_ADMINISTRATOR,)),
     Section("adminaccess:citizen-service", _("Citizen service"), (Role.CITIZEN_SERVICE,)),
     Section("adminaccess:test-portal", _("Test portal"), (Role.SYSTEM_ADMINISTRATOR,)),

@@ -78,7 +78,8 @@ def mailboxes_available(person: Person) -> list[MailboxContext]:
     """Every mailbox this person may act in right now: their own first, then by owner name."""
     own = [MailboxContext(mailbox=person.mailbox, actor=person, level="OWNER")]
     others = [
-        MailboxContext(mailbox=a.mailbox, actor=person, level=a.level, access=a) for a in _live_accesses(person)
+        MailboxContext(mailbox=a.mailbox, actor=person, level=a.level, access=a)
+        for a in _live_accesses(person)
     ]
     return own + sorted(others, key=lambda c: c.owner_label)
 
