@@ -55,6 +55,9 @@ class System(models.Model):
     certificate_serial = models.CharField(max_length=100, blank=True)
     certificate_not_after = models.DateTimeField(null=True, blank=True)
     certificate_fingerprint = models.CharField(max_length=95, blank=True, help_text="SHA-256, hex")
+    # The fingerprint of the certificate the technical contact was last warned about, so the
+    # daily expiry check warns once per certificate (a new certificate is warned about anew).
+    certificate_expiry_warned_for = models.CharField(max_length=95, blank=True)
     # CIDR strings; empty means any address.
     allowed_ips = models.JSONField(default=list, blank=True)
     # A sender system may also send as organisations that have delegated sending to it
