@@ -138,3 +138,60 @@ class RoutingRule(models.Model):
                 condition=~Q(kle_prefix="") | ~Q(content_key=""), name="routingrule_has_a_condition"
             ),
         ]
+
+
+class ImportJob(models.Model):
+    """One upload of a contact-structure file: validated first, applied only when confirmed.
+
+    The validate and apply tasks take the job's id and move it along ``status`` with a
+    conditional update, so a task run twice (or a double-clicked confirm) does nothing more.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", _("Waiting to be checked")
+        VALIDATING = "VALIDATING", _("Checking")
+        INVALID = "INVALID", _("Has errors")
+        VALID = "VALID", _("Ready to apply")
+        APPLYING = "APPLYING", _("Applying")
+        APPLIED = "APPLIED", _("Applied")
+        FAILED = "FAILED", _("Failed")
+
+    class Format(models.TextChoices):
+        XLSX = "xlsx", "XLSX"
+        CSV = "csv", "CSV"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="contact_imports")
+    created_by = models.ForeignKey(
+        "rights.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    file_name = models.CharField(max_length=255)
+    file_format = models.CharField(max_length=4, choices=Format.choices)
+    # The uploaded file itself (at most a few MB), emptied once it has been applied.
+    data = models.BinaryField(blank=True, default=b"")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    groups_created_count = models.PositiveIntegerField(default=0)
+    # [{"row": 3, "column": "kle_codes", "message": "..."}]; row 0 is the file as a whole.
+    errors = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.status})"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in {self.Status.PENDING, self.Status.VALIDATING, self.Status.APPLYING}
+
+    @property
+    def percent(self) -> int:
+        if self.status in {self.Status.VALID, self.Status.INVALID, self.Status.APPLIED}:
+            return 100
+        return int(100 * self.processed_rows / self.total_rows) if self.total_rows else 0
