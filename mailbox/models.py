@@ -591,3 +591,58 @@ class PrintJob(models.Model):
         indexes = [
             models.Index(fields=["created_at"], condition=Q(state="RENDERED"), name="printjob_to_export_idx"),
         ]
+
+
+class Draft(models.Model):
+    """A letter being written in the inbox and not yet sent: to a contact point, or a reply.
+
+    A draft belongs to the mailbox it is written in and to the person writing it: a
+    representative's drafts are theirs, not the owner's. Its ``message_uuid`` becomes the
+    sent message's, so sending one draft twice (a double click) sends one letter.
+    """
+
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="drafts", db_index=False)
+    author = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="drafts", db_index=False)
+    contact_point = models.ForeignKey(
+        "contactstructure.ContactPoint", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    reply_to = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    label = models.CharField(max_length=256, blank=True)
+    text = models.TextField(blank=True)
+    field1 = models.CharField(max_length=256, blank=True)
+    field2 = models.CharField(max_length=256, blank=True)
+    message_uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(contact_point__isnull=True, reply_to__isnull=False)
+                | Q(contact_point__isnull=False, reply_to__isnull=True),
+                name="draft_to_a_contact_point_or_a_reply",
+            ),
+        ]
+        indexes = [
+            # The drafts list: one writer's drafts in one mailbox, newest first.
+            models.Index(fields=["mailbox", "author", "-updated_at"], name="draft_list_idx"),
+        ]
+
+
+class DraftAttachment(models.Model):
+    """A file attached to a draft, kept in storage until the draft is sent or deleted."""
+
+    draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="attachments")
+    position = models.PositiveSmallIntegerField()
+    filename = models.CharField(max_length=255)
+    mime_type = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    content = models.FileField(upload_to="drafts/%Y/%m/%d/", max_length=255)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["draft", "position"], name="draftattachment_position_unique"),
+        ]
