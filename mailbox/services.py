@@ -26,7 +26,7 @@ from mailbox.models import (
 from memo import model as memo_model
 from memo import parse as memo_parse
 from memo.rules import base64_decoded_size
-from rights.models import User
+from rights.models import Organisation, User
 
 STANDARD_FOLDERS = (Folder.Kind.INBOX, Folder.Kind.SENT, Folder.Kind.DRAFTS, Folder.Kind.BIN)
 
@@ -228,12 +228,14 @@ def exemption_create(
     valid_until: date | None = None,
     print_address: str | None = None,
     created_by: User | None = None,
+    organisation: Organisation | None = None,
 ) -> Exemption:
     """Exempt a mailbox's owner from Digital Post: from now on their letters go to remote print.
 
     ``print_address`` defaults to the owner's postal address (people have one, organisations
     do not). An exemption is open until it is ended, so one that ended in the past would
-    block every later exemption; such periods are refused.
+    block every later exemption; such periods are refused. ``organisation`` is the one the
+    staff member acts for (citizen service), recorded in the event log.
     """
     reason = reason.strip()
     today = timezone.localdate()
@@ -267,6 +269,7 @@ def exemption_create(
     event_log_write(
         tag=Event.Tag.DIGITAL_POST_EXEMPTED,
         mailbox=mailbox,
+        organisation=organisation,
         subject=mailbox.owner_identifier,
         actor_user=created_by,
         details={
@@ -279,7 +282,9 @@ def exemption_create(
 
 
 @transaction.atomic
-def exemption_end(*, mailbox: Mailbox, ended_by: User | None = None) -> Exemption:
+def exemption_end(
+    *, mailbox: Mailbox, ended_by: User | None = None, organisation: Organisation | None = None
+) -> Exemption:
     """End the mailbox's open exemption now: digital mail reaches the owner again."""
     exemption = Exemption.objects.select_for_update().filter(mailbox=mailbox, ended_at__isnull=True).first()
     if exemption is None:
@@ -292,6 +297,7 @@ def exemption_end(*, mailbox: Mailbox, ended_by: User | None = None) -> Exemptio
     event_log_write(
         tag=Event.Tag.DIGITAL_POST_EXEMPTION_ENDED,
         mailbox=mailbox,
+        organisation=organisation,
         subject=mailbox.owner_identifier,
         actor_user=ended_by,
     )
