@@ -201,6 +201,11 @@ class Event(models.Model):
         NEMSMS_REGISTERED = "NEMSMS_REGISTERED", "NEMSMS_REGISTERED"
         NEMSMS_REMOVED = "NEMSMS_REMOVED", "NEMSMS_REMOVED"
         LOGO_CHANGED = "LOGO_CHANGED", "LOGO_CHANGED"
+        # Citizen service looked a person or company up (who looked whom up).
+        CITIZEN_SERVICE_LOOKUP = "CITIZEN_SERVICE_LOOKUP", "CITIZEN_SERVICE_LOOKUP"
+        # Test portal: a test citizen or company was made, a test message was sent.
+        TEST_IDENTITY_CREATED = "TEST_IDENTITY_CREATED", "TEST_IDENTITY_CREATED"
+        TEST_MESSAGE_SENT = "TEST_MESSAGE_SENT", "TEST_MESSAGE_SENT"
 
     occurred_at = models.DateTimeField(default=timezone.now)
     tag = models.CharField(max_length=64, choices=Tag.choices)
@@ -268,3 +273,55 @@ class Heartbeat(models.Model):
 
     name = models.CharField(max_length=50, unique=True)
     seen_at = models.DateTimeField()
+
+
+class TestIdentity(models.Model):
+    """A citizen or company made in the test portal, so it is recognisable and can be listed.
+
+    The person or company is an ordinary one (with a mailbox, made through the rights
+    services), so test mail takes exactly the path real mail takes; this row only marks it as
+    a test identity and says which authority's staff made it. The test portal is off in
+    production, so test identities exist only in development and test environments.
+    """
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="test_identities")
+    person = models.OneToOneField(
+        Person, null=True, blank=True, on_delete=models.CASCADE, related_name="test_identity"
+    )
+    company = models.OneToOneField(
+        Organisation, null=True, blank=True, on_delete=models.CASCADE, related_name="test_identity"
+    )
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "test identities"
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(person__isnull=False) & Q(company__isnull=True))
+                | (Q(person__isnull=True) & Q(company__isnull=False)),
+                name="testidentity_person_or_company",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Test identity {self.person or self.company}"
+
+    @property
+    def party(self) -> Person | Organisation:
+        return self.person or self.company
+
+    @property
+    def identifier(self) -> str:
+        return self.person.cpr if self.person_id else self.company.cvr
+
+    @property
+    def id_type(self) -> str:
+        return "CPR" if self.person_id else "CVR"
+
+    @property
+    def mailbox(self):
+        return self.party.mailbox
