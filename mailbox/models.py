@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -646,3 +647,22 @@ class DraftAttachment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["draft", "position"], name="draftattachment_position_unique"),
         ]
+
+
+class MessageText(models.Model):
+    """The searchable text of a delivered message's documents (see mailbox/search.py).
+
+    Filled in by a task queued after delivery, never on the ingest or release path; the
+    ``index_messages`` sweep catches up on anything a lost task left. Until a message has a
+    row here its title and sender are still searched, straight from the message row.
+    """
+
+    message = models.OneToOneField(Message, primary_key=True, on_delete=models.CASCADE, related_name="search_text")
+    # Plain text of the documents (text, HTML stripped, PDF), capped; title and sender are not in it.
+    text = models.TextField(blank=True)
+    # PostgreSQL only: title, sender and text as one tsvector, with a GIN index (created by the
+    # migration on PostgreSQL only). NULL on SQLite, where search falls back to icontains.
+    vector = SearchVectorField(null=True, blank=True)
+    # Files whose text could not be read, e.g. a damaged PDF: reported, never retried forever.
+    problems = models.JSONField(default=list, blank=True)
+    indexed_at = models.DateTimeField(default=timezone.now)
