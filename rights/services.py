@@ -95,12 +95,73 @@ def person_create(
     return person
 
 
+@transaction.atomic
 def staff_role_grant(
     *, user: User, organisation: Organisation, role: str, granted_by: User | None = None
 ) -> StaffRole:
+    """Give a login a role in an organisation (idempotent); a new grant is logged (ROLE_GRANTED)."""
+    from adminaccess.models import Event
+    from adminaccess.services import event_log_write
+
     if role not in StaffRole.Role.values:
         raise ValidationError({"role": f"Unknown role {role!r}."})
-    staff_role, _ = StaffRole.objects.get_or_create(
+    if role == StaffRole.Role.MAILBOX_USER and organisation.kind != Organisation.Kind.COMPANY:
+        from django.utils.translation import gettext as _
+
+        raise ValidationError({"role": _("Only a company has mailbox users.")}, code="company-only")
+    staff_role, created = StaffRole.objects.get_or_create(
         user=user, organisation=organisation, role=role, defaults={"granted_by": granted_by}
     )
+    if created:
+        event_log_write(
+            tag=Event.Tag.ROLE_GRANTED,
+            organisation=organisation,
+            actor_user=granted_by,
+            subject=_subject_of(user),
+            details={"role": role, "user": user.username},
+        )
     return staff_role
+
+
+def _subject_of(user: User) -> str:
+    """The CPR of the person behind a login, for the event log's subject."""
+    person = Person.objects.filter(user=user).only("cpr").first()
+    return person.cpr if person else ""
+
+
+@transaction.atomic
+def staff_role_remove(
+    *, user: User, organisation: Organisation, role: str, removed_by: User | None = None
+) -> bool:
+    """Take a role from a login; False if it did not hold it. Logged (ROLE_REMOVED).
+
+    Every organisation keeps at least one user administrator. The organisation's row is locked
+    first, so two administrators removing each other at the same moment cannot both succeed.
+    """
+    from django.utils.translation import gettext as _
+
+    from adminaccess.models import Event
+    from adminaccess.services import event_log_write
+
+    Organisation.objects.select_for_update().filter(pk=organisation.pk).first()
+    staff_role = StaffRole.objects.filter(user=user, organisation=organisation, role=role).first()
+    if staff_role is None:
+        return False
+    if role == StaffRole.Role.USER_ADMINISTRATOR:
+        administrators = StaffRole.objects.filter(
+            organisation=organisation, role=StaffRole.Role.USER_ADMINISTRATOR
+        ).count()
+        if administrators <= 1:
+            raise ValidationError(
+                {"role": _("The organisation's last user administrator cannot be removed.")},
+                code="last-user-administrator",
+            )
+    staff_role.delete()
+    event_log_write(
+        tag=Event.Tag.ROLE_REMOVED,
+        organisation=organisation,
+        actor_user=removed_by,
+        subject=_subject_of(user),
+        details={"role": role, "user": user.username},
+    )
+    return True
