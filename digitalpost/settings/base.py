@@ -173,6 +173,11 @@ CELERY_BEAT_SCHEDULE = {
     "release-value-dated": {"task": "mailbox.tasks.release_value_dated", "schedule": timedelta(seconds=60)},
     # Sends pending e-mail/SMS/NemSMS notifications and retries due ones (see mailbox/notifications.py).
     "send-notifications": {"task": "mailbox.tasks.send_notifications", "schedule": timedelta(seconds=30)},
+    # Warns technical contacts of certificates about to expire, once each (adminaccess/services.py).
+    "warn-expiring-certificates": {
+        "task": "adminaccess.tasks.warn_expiring_certificates",
+        "schedule": timedelta(days=1),
+    },
 }
 
 # --- REST API -------------------------------------------------------------------------------
