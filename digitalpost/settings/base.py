@@ -258,3 +258,7 @@ DIGITALPOST_PRINT_FOLDER = Path(env.str("DIGITALPOST_PRINT_FOLDER", default=str(
 DIGITALPOST_SMS_BACKEND = env.str("DIGITALPOST_SMS_BACKEND", default="mailbox.sms.LoggingSMSBackend")
 # Tries per notification before it is given up as FAILED (temporary failures only).
 DIGITALPOST_NOTIFICATION_MAX_ATTEMPTS = env.int("DIGITALPOST_NOTIFICATION_MAX_ATTEMPTS", default=5)
+
+# The test portal in Administrativ Adgang (test citizens, companies and test messages).
+# Off unless switched on; development and tests switch it on.
+DIGITALPOST_TEST_PORTAL = env.bool("DIGITALPOST_TEST_PORTAL", default=False)

@@ -18,3 +18,4 @@ STORAGES = {
 # configured from REDIS_URL for the tests that talk to it on purpose.
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
+DIGITALPOST_TEST_PORTAL = True
