@@ -190,3 +190,66 @@ class MailboxAccess(models.Model):
             and self.valid_from <= at
             and (self.valid_until is None or at < self.valid_until)
         )
+
+
+class LoginSession(models.Model):
+    """One browser or device where a login is signed in: a Django session its owner can see and end.
+
+    Written when the person logs in (``user_logged_in``), refreshed at most once a minute by
+    :class:`rights.middleware.LoginSessionMiddleware`, removed on logout. A session whose row is
+    gone is not one the hub knows, and the middleware ends it.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="login_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    signed_in_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    # In-browser notices of new mail on this device (the inbox checks for new mail and shows a
+    # banner). E-mail and SMS notifications are per person, not per device (see Person).
+    notifications_enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["-last_seen_at", "-pk"]
+        indexes = [
+            # The devices page lists one login's sessions, most recent first.
+            models.Index(fields=["user", "-last_seen_at"], name="loginsession_user_seen_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.user_agent[:40] or 'unknown device'}"
+
+
+class ContactVerification(models.Model):
+    """A new e-mail address or mobile number waiting for its owner to enter the code sent to it.
+
+    Until the code is entered the person's old, verified address stays in use. The code is
+    stored only as a keyed hash; it expires and allows a few attempts. Asking for a new code
+    replaces the pending one, so there is at most one per person and channel.
+    """
+
+    class Channel(models.TextChoices):
+        EMAIL = "EMAIL", _("E-mail")
+        SMS = "SMS", _("SMS")
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="contact_verifications")
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    address = models.CharField(max_length=254)
+    code_hash = models.CharField(max_length=64)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "channel"], name="contactverification_one_pending_per_channel"
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=["EMAIL", "SMS"]), name="contactverification_channel_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} verification for {self.person}"
