@@ -386,8 +386,7 @@ def _store_accepted(
     )
     now = timezone.now()
     receipts, deliveries, events = [], [], []
-    for message, (details, memo, _, sender, route, held) in zip(messages, accepted, strict=True):
-        header = memo.header
+    for message, (details, _, _, sender, route, held) in zip(messages, accepted, strict=True):
         receipts.append(
             Receipt(
                 kind=Receipt.Kind.TECHNICAL,
@@ -401,36 +400,46 @@ def _store_accepted(
                 in_queue=in_queue,
             )
         )
-        deliveries.append(
-            Delivery(
-                message=message,
-                channel=route.channel,
-                state=Delivery.State.HELD if held else Delivery.State.PENDING,
-                due_at=_value_date_start(header.do_not_deliver_until_date) if held else now,
-                next_attempt_at=None if held else now,
-                recipient_system=route.recipient_system,
-            )
+        delivery, event = accepted_outbox_rows(
+            message=message, route=route, held=held, now=now, organisation=sender, system=system
         )
-        details = {"channel": route.channel, **route.notes}
-        if held:
-            details["valueDate"] = header.do_not_deliver_until_date.isoformat()
-        events.append(
-            Event(
-                tag=Event.Tag.DELAYED_MEMO_SEND_VALIDATED_AWAITING_DELAY
-                if held
-                else Event.Tag.MEMO_SEND_VALIDATED,
-                organisation=sender,
-                system=system,
-                message=message,
-                message_uuid=message.message_uuid,
-                subject=header.recipient.recipient_id,
-                details=details,
-            )
-        )
+        deliveries.append(delivery)
+        events.append(event)
     Receipt.objects.bulk_create(receipts)
     Delivery.objects.bulk_create(deliveries)
     Event.objects.bulk_create(events)
     return list(zip(receipts, deliveries, strict=True))
+
+
+def accepted_outbox_rows(
+    *, message: Message, route: Route, held: bool, now: datetime, **event_refs
+) -> tuple[Delivery, Event]:
+    """The outbox row and the "validated" event for one accepted message, not yet saved.
+
+    Shared by the API (:func:`_store_accepted`) and by mail written in the inbox
+    (mailbox/writing.py), so the delivery engine cannot tell them apart. ``event_refs`` say
+    who sent it (Event fields: organisation, system, mailbox, actor_person...).
+    """
+    delivery = Delivery(
+        message=message,
+        channel=route.channel,
+        state=Delivery.State.HELD if held else Delivery.State.PENDING,
+        due_at=_value_date_start(message.value_date) if held else now,
+        next_attempt_at=None if held else now,
+        recipient_system=route.recipient_system,
+    )
+    details = {"channel": route.channel, **route.notes}
+    if held:
+        details["valueDate"] = message.value_date.isoformat()
+    event = Event(
+        tag=Event.Tag.DELAYED_MEMO_SEND_VALIDATED_AWAITING_DELAY if held else Event.Tag.MEMO_SEND_VALIDATED,
+        message=message,
+        message_uuid=message.message_uuid,
+        subject=message.recipient_id,
+        details=details,
+        **event_refs,
+    )
+    return delivery, event
 
 
 def _refusal_receipt(system: System, sender: Organisation, memo, refusal: NotAllowed) -> Receipt:
