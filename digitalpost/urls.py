@@ -16,3 +16,7 @@ urlpatterns = [
 
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+if settings.OIDC_ENABLED:
+    # MitID through OpenID Connect, only where it is configured (see rights/oidc.py).
+    urlpatterns.insert(0, path("oidc/", include("rights.oidc")))

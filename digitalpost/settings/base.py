@@ -262,3 +262,54 @@ DIGITALPOST_NOTIFICATION_MAX_ATTEMPTS = env.int("DIGITALPOST_NOTIFICATION_MAX_AT
 # The test portal in Administrativ Adgang (test citizens, companies and test messages).
 # Off unless switched on; development and tests switch it on.
 DIGITALPOST_TEST_PORTAL = env.bool("DIGITALPOST_TEST_PORTAL", default=False)
+
+# --- Logging in: MitID through OpenID Connect, throttling, devices -------------------------------
+# MitID (through NemLog-in or another broker) over OpenID Connect, with mozilla-django-oidc.
+# Configured only from the environment; without a client id and the three endpoints it is off
+# and /oidc/ does not exist. The login maps the CPR claim to a known Person and never creates
+# people (see rights/oidc.py).
+OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="") or None
+OIDC_OP_LOGOUT_ENDPOINT = env.str("OIDC_OP_LOGOUT_ENDPOINT", default="")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid")
+# The claim that carries the CPR number; brokers differ (NemLog-in's is the default).
+OIDC_CPR_CLAIM = env.str("OIDC_CPR_CLAIM", default="https://data.gov.dk/model/core/eid/cprNumber")
+OIDC_USE_PKCE = env.bool("OIDC_USE_PKCE", default=True)
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=10.0)
+OIDC_ENABLED = bool(
+    OIDC_RP_CLIENT_ID and OIDC_OP_AUTHORIZATION_ENDPOINT and OIDC_OP_TOKEN_ENDPOINT and OIDC_OP_USER_ENDPOINT
+)
+# A refused login (unknown CPR, failed verification) lands on a page that says why.
+LOGIN_REDIRECT_URL_FAILURE = "/oidc/refused/"
+
+# Throttled logins (django-axes): after AXES_FAILURE_LIMIT failures from one username and
+# address, that pair is locked out for AXES_COOLOFF_TIME. Covers the Django admin login and the
+# OIDC callback (which has no username, so it is throttled per address).
+INSTALLED_APPS += ["axes", "mozilla_django_oidc"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "rights.middleware.LoginSessionMiddleware",
+)
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out caller before any other backend looks at the credentials.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    *(["rights.oidc.MitIDBackend"] if OIDC_ENABLED else []),
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The caller's address as the API sees it: X-Forwarded-For only from a trusted proxy.
+AXES_CLIENT_IP_CALLABLE = "adminaccess.authentication.client_address"
+AXES_LOCKOUT_TEMPLATE = "rights/locked_out.html"
+
+# Verification codes for a new e-mail address or mobile number (rights/account.py).
+DIGITALPOST_VERIFICATION_CODE_MINUTES = env.int("DIGITALPOST_VERIFICATION_CODE_MINUTES", default=15)
+DIGITALPOST_VERIFICATION_MAX_ATTEMPTS = env.int("DIGITALPOST_VERIFICATION_MAX_ATTEMPTS", default=5)
