@@ -24,6 +24,7 @@ from mailbox.models import Delivery, Message, PrintJob
 from mailbox.notifications import notifications_create
 from mailbox.printing import print_process
 from mailbox.resend import PUSH, push_delivery_process
+from mailbox.search import message_texts_index_later
 from mailbox.services import message_deliver_to_mailbox
 
 
@@ -72,6 +73,7 @@ def delivery_process(delivery_id: int) -> str:
         if delivery.channel == Message.Channel.MAILBOX:
             message_deliver_to_mailbox(message=message, at=now)
             notifications_create(message=message)
+            message_texts_index_later(message_ids=[message.pk])
             Delivery.objects.filter(pk=delivery.pk).update(state=Delivery.State.DONE, completed_at=now)
             event_log_write(tag=Event.Tag.MEMO_SEND_DELIVERED_TO_MAILBOX, **refs)
             return "delivered"

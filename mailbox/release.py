@@ -29,6 +29,7 @@ from adminaccess.models import Event, System
 from digitalpost.queueing import enqueue
 from mailbox.models import Delivery, Folder, Message
 from mailbox.notifications import notifications_create_for_messages
+from mailbox.search import message_texts_index_later
 
 BATCH_SIZE = 10_000
 
@@ -174,3 +175,5 @@ def _insert_events(message_ids: list[int], now) -> None:
 
 def _notify(message_ids: list[int]) -> None:
     notifications_create_for_messages(message_ids=message_ids)
+    # Document text for the inbox search is extracted by a task, off this path (mailbox/search.py).
+    message_texts_index_later(message_ids=message_ids)

@@ -1,10 +1,31 @@
-"""Reads for mailboxes."""
+"""Reads for mailboxes: folders with their unread counts, a folder's listing, one message.
+
+Every read takes the mailbox it reads in, so an id from another mailbox finds nothing (404).
+Each read is a fixed number of queries, whatever the size of the mailbox or the page.
+"""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
 
-from mailbox.models import Folder, Mailbox, MailboxItem
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, Lower
+
+from mailbox.models import Action, Document, DocumentFile, Folder, Mailbox, MailboxItem
+from mailbox.search import items_search
+
+#: Sort keys a listing accepts, and the columns they order by (newest first breaks ties).
+SORTS = {
+    "received": ("received_at", "pk"),
+    "-received": ("-received_at", "-pk"),
+    "sender": ("party", "-received_at", "-pk"),
+    "-sender": ("-party", "-received_at", "-pk"),
+    "title": ("title", "-received_at", "-pk"),
+    "-title": ("-title", "-received_at", "-pk"),
+}
+DEFAULT_SORT = "-received"
+#: Standard folders first, in the order people expect them; own folders after, by name.
+FOLDER_ORDER = {Folder.Kind.INBOX: 0, Folder.Kind.SENT: 1, Folder.Kind.DRAFTS: 2, Folder.Kind.BIN: 3}
 
 
 def mailbox_items_in_folder(*, mailbox: Mailbox, kind: str = Folder.Kind.INBOX) -> QuerySet[MailboxItem]:
@@ -14,3 +35,123 @@ def mailbox_items_in_folder(*, mailbox: Mailbox, kind: str = Folder.Kind.INBOX) 
         .select_related("message")
         .order_by("-received_at")
     )
+
+
+def folders_with_unread(*, mailbox: Mailbox) -> list[Folder]:
+    """The mailbox's folders in menu order, each with ``unread`` (items not yet opened). One query."""
+    unread = (
+        MailboxItem.objects.filter(
+            mailbox=mailbox, folder=OuterRef("pk"), read_at__isnull=True, deleted_at__isnull=True
+        )
+        .order_by()
+        .values("folder")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    folders = Folder.objects.filter(mailbox=mailbox).annotate(
+        unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0))
+    )
+    return sorted(folders, key=lambda f: (FOLDER_ORDER.get(f.kind, 9), f.name.lower()))
+
+
+def folder_of_kind(folders: list[Folder], kind: str) -> Folder | None:
+    return next((f for f in folders if f.kind == kind), None)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What a folder listing shows: validated at the edge (the view's form) into this."""
+
+    sort: str = DEFAULT_SORT
+    unread_only: bool = False
+    sender: str = ""
+    has_deadline: bool = False
+    search: str = ""
+
+
+def _is_sent(folder: Folder) -> bool:
+    return folder.kind in (Folder.Kind.SENT, Folder.Kind.DRAFTS)
+
+
+def mailbox_items_list(*, mailbox: Mailbox, folder: Folder, listing: Listing) -> QuerySet[MailboxItem]:
+    """A folder's items, filtered, searched and sorted: one query per page, plus its count.
+
+    ``party`` is who the letter is from, or, in Sent, whom it is to; ``has_attachments`` and
+    ``has_deadline`` come from subqueries, so a page costs the same however long it is.
+    """
+    deadline_actions = Action.objects.filter(document__message=OuterRef("message"), end_at__isnull=False)
+    attachments = Document.objects.filter(message=OuterRef("message"), kind=Document.Kind.ADDITIONAL)
+    party = "message__recipient_label" if _is_sent(folder) else "message__sender_label"
+    items = (
+        MailboxItem.objects.filter(mailbox=mailbox, folder=folder, deleted_at__isnull=True)
+        .select_related("message", "message__sender_organisation")
+        .annotate(
+            party=Lower(party),
+            title=Lower("message__label"),
+            has_attachments=Exists(attachments),
+            has_action_deadline=Exists(deadline_actions),
+        )
+    )
+    if listing.unread_only:
+        items = items.filter(read_at__isnull=True)
+    if listing.sender:
+        items = items.filter(message__sender_id=listing.sender)
+    if listing.has_deadline:
+        items = items.filter(Q(message__reply_by__isnull=False) | Q(has_action_deadline=True))
+    if listing.search:
+        items = items_search(items, listing.search)
+    return items.order_by(*SORTS.get(listing.sort, SORTS[DEFAULT_SORT]))
+
+
+def senders_in_folder(*, mailbox: Mailbox, folder: Folder) -> list[tuple[str, str]]:
+    """(sender id, name) of everyone who has a letter in the folder, by name. One query."""
+    rows = (
+        MailboxItem.objects.filter(mailbox=mailbox, folder=folder, deleted_at__isnull=True)
+        .order_by()
+        .values_list("message__sender_id", "message__sender_label")
+        .distinct()
+    )
+    names: dict[str, str] = {}
+    for sender_id, label in rows:
+        names.setdefault(sender_id, label or sender_id)
+    return sorted(names.items(), key=lambda pair: pair[1].lower())
+
+
+def mailbox_item_get(*, mailbox: Mailbox, item_id: int) -> MailboxItem:
+    """One item of this mailbox (not emptied from the bin); DoesNotExist for anything else."""
+    return MailboxItem.objects.select_related("message", "folder").get(
+        pk=item_id, mailbox=mailbox, deleted_at__isnull=True
+    )
+
+
+def mailbox_item_for_page(*, mailbox: Mailbox, item_id: int) -> MailboxItem:
+    """One item with everything its page shows: sender, documents, files and actions."""
+    documents = Document.objects.exclude(kind=Document.Kind.TECHNICAL).prefetch_related("files", "actions")
+    return (
+        MailboxItem.objects.select_related(
+            "message", "message__sender_organisation", "message__sent_by_representative", "folder"
+        )
+        .prefetch_related(Prefetch("message__documents", queryset=documents))
+        .get(pk=item_id, mailbox=mailbox, deleted_at__isnull=True)
+    )
+
+
+def document_file_get(*, mailbox: Mailbox, item_id: int, file_id: int) -> tuple[MailboxItem, DocumentFile]:
+    """A file of a message in this mailbox; DoesNotExist if the item or file is not ours."""
+    item = mailbox_item_get(mailbox=mailbox, item_id=item_id)
+    file = DocumentFile.objects.select_related("document__message").get(
+        pk=file_id, document__message_id=item.message_id
+    )
+    return item, file
+
+
+def action_get(*, mailbox: Mailbox, item_id: int, action_id: int) -> tuple[MailboxItem, Action]:
+    """An action on a message in this mailbox; DoesNotExist if the item or action is not ours."""
+    item = mailbox_item_get(mailbox=mailbox, item_id=item_id)
+    action = Action.objects.get(pk=action_id, document__message_id=item.message_id)
+    return item, action
+
+
+def folders_for_move(*, folders: list[Folder], current: Folder) -> list[Folder]:
+    """Where an item may be moved: the inbox and own folders, not where it already is."""
+    return [f for f in folders if f.kind in (Folder.Kind.INBOX, Folder.Kind.CUSTOM) and f.pk != current.pk]

@@ -74,3 +74,23 @@ def send_notifications() -> int:
         if count < SEND_BATCH:
             break
     return tried
+
+
+@shared_task(ignore_result=True)
+def index_message_texts(message_ids: list[int]) -> int:
+    """Queued after delivery with the delivered ids: makes their documents' text searchable."""
+    from mailbox.search import message_texts_index
+
+    return message_texts_index(message_ids=message_ids)
+
+
+#: The text sweep stops taking new batches after this long, well inside the task time limits.
+INDEX_SWEEP_BUDGET_SECONDS = 180
+
+
+@shared_task(ignore_result=True)
+def sweep_message_texts() -> int:
+    """Beat runs this every 10 minutes: indexes what a lost task left behind. Harmless twice."""
+    from mailbox.search import message_texts_sweep
+
+    return message_texts_sweep(time_budget=INDEX_SWEEP_BUDGET_SECONDS)

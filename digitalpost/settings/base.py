@@ -173,6 +173,8 @@ CELERY_BEAT_SCHEDULE = {
     "release-value-dated": {"task": "mailbox.tasks.release_value_dated", "schedule": timedelta(seconds=60)},
     # Sends pending e-mail/SMS/NemSMS notifications and retries due ones (see mailbox/notifications.py).
     "send-notifications": {"task": "mailbox.tasks.send_notifications", "schedule": timedelta(seconds=30)},
+    # Makes document text searchable where a lost task left it out (see mailbox/search.py).
+    "sweep-message-texts": {"task": "mailbox.tasks.sweep_message_texts", "schedule": timedelta(minutes=10)},
     # Warns technical contacts of certificates about to expire, once each (adminaccess/services.py).
     "warn-expiring-certificates": {
         "task": "adminaccess.tasks.warn_expiring_certificates",

@@ -59,7 +59,8 @@ def test_a_batch_queues_one_delivery_task_per_chunk_and_delivers_everything(
     ):
         outcomes = memo_send_many(items=items, system=sender_system, batch_id=uuid.uuid4())
     assert outcomes == ["RECEIVED"] * 7
-    assert len(callbacks) == 3  # chunks of 3, 3 and 1
+    # Chunks of 3, 3 and 1, then one search-indexing task per delivered letter.
+    assert len(callbacks) == 3 + 7
     assert MailboxItem.objects.count() == 7
     assert set(Delivery.objects.values_list("state", flat=True)) == {Delivery.State.DONE}
     assert Receipt.objects.filter(in_queue=True, status=Receipt.Status.RECEIVED).count() == 7
