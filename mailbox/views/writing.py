@@ -106,16 +106,14 @@ def _form_values(request, draft: Draft | None) -> dict:
 
 def _errors_context(errors: dict) -> dict:
     """Errors by field, the ones for the whole form, and (field id, message) for the summary."""
-    anchors = {"title": "id_title", "text": "id_text", "field1": "id_field1", "field2": "id_field2"}
+    order = ["title", "field1", "field2", "text", "attachments"]
+    fields = sorted(
+        (name for name in errors if name is not None), key=lambda n: order.index(n) if n in order else 9
+    )
     return {
-        "errors": {name: msgs for name, msgs in errors.items() if name is not None},
+        "errors": {name: errors[name] for name in fields},
         "general_errors": errors.get(None, []),
-        "error_list": [
-            (anchors.get(name, "id_attachments"), msg)
-            for name, msgs in errors.items()
-            if name is not None
-            for msg in msgs
-        ],
+        "error_list": [(f"id_{name}", msg) for name in fields for msg in errors[name]],
     }
 
 
