@@ -205,8 +205,8 @@ def _identity_rows(organisation):
     return rows
 
 
-@require_http_methods(["GET"])
 @portal_required
+@require_http_methods(["GET"])
 def home(request):
     return render(
         request,
@@ -231,8 +231,8 @@ def _create(request, *, form_class, create, template, done):
     return render(request, template, {"form": form}, status=status)
 
 
-@require_http_methods(["GET", "POST"])
 @portal_required
+@require_http_methods(["GET", "POST"])
 def create_person(request):
     return _create(
         request,
@@ -250,8 +250,8 @@ def create_person(request):
     )
 
 
-@require_http_methods(["GET", "POST"])
 @portal_required
+@require_http_methods(["GET", "POST"])
 def create_company(request):
     return _create(
         request,
@@ -268,8 +268,8 @@ def create_company(request):
     )
 
 
-@require_http_methods(["GET", "POST"])
 @portal_required
+@require_http_methods(["GET", "POST"])
 def send(request):
     organisation = request.staff.organisation
     initial = {}
@@ -307,8 +307,8 @@ def send(request):
     )
 
 
-@require_http_methods(["GET"])
 @portal_required
+@require_http_methods(["GET"])
 def receipt(request, receipt_id):
     organisation = request.staff.organisation
     found = get_object_or_404(

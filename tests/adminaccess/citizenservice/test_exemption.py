@@ -136,7 +136,11 @@ def test_it_ends_an_exemption_naming_the_staff_member(client, staff, organisatio
     assert exemption.ended_at is not None
     assert exemption.ended_by == staff.user
     event = Event.objects.get(tag=Event.Tag.DIGITAL_POST_EXEMPTION_ENDED)
-    assert (event.actor_user, event.organisation, event.mailbox) == (staff.user, organisation, citizen.mailbox)
+    assert (event.actor_user, event.organisation, event.mailbox) == (
+        staff.user,
+        organisation,
+        citizen.mailbox,
+    )
 
 
 def test_ending_without_confirmation_changes_nothing(client, citizen):
@@ -164,7 +168,9 @@ def test_it_refuses_an_action_on_a_mailbox_not_looked_up(client, staff):
     stranger = PersonFactory()
     before = row_counts(Exemption, Event)
 
-    response = client.post(party_url(stranger.mailbox, "exempt"), {"reason": "x", "print_address": "y", "confirm": "1"})
+    response = client.post(
+        party_url(stranger.mailbox, "exempt"), {"reason": "x", "print_address": "y", "confirm": "1"}
+    )
 
     assert response.status_code == 404
     assert row_counts(Exemption, Event) == before
