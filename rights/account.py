@@ -166,6 +166,16 @@ def _grant(
 ) -> MailboxAccess:
     if level not in MailboxAccess.Level.values:
         raise ValidationError({"level": _("Choose read access or read and write access.")}, code="level")
+    # An expired grant still holds the one "live" slot (mailboxaccess_one_live_grant); close it
+    # at the moment it ended, so the history stays true and a new grant can be made.
+    MailboxAccess.objects.filter(
+        mailbox=mailbox, grantee=grantee, revoked_at__isnull=True, valid_until__lte=timezone.now()
+    ).update(revoked_at=F("valid_until"))
+    if MailboxAccess.objects.filter(mailbox=mailbox, grantee=grantee, revoked_at__isnull=True).exists():
+        raise ValidationError(
+            {"cpr": _("%(name)s already has access. Remove it first to change it.") % {"name": grantee.name}},
+            code="exists",
+        )
     try:
         return mailbox_access_grant(
             mailbox=mailbox,
@@ -177,16 +187,9 @@ def _grant(
             granted_by_user=actor.user,
         )
     except ValidationError as error:
-        refused = getattr(error, "error_dict", {}).get("grantee", [None])[0]
-        if refused is not None and refused.code == "exists":
-            raise ValidationError(
-                {
-                    "cpr": _("%(name)s already has access. Remove it first to change it.")
-                    % {"name": grantee.name}
-                },
-                code="exists",
-            ) from None
-        raise
+        # A grant made at the same moment (mailboxaccess_one_live_grant), or another refusal:
+        # shown on the CPR field, where the person was named.
+        raise ValidationError({"cpr": error.messages}) from None
 
 
 def delegation_grant(

@@ -53,10 +53,11 @@ class DelegationForm(GrantForm):
 
 def _apply(form: forms.Form, error: ValidationError) -> None:
     """Put a service's refusal on the form, on its field where the form has one."""
-    for field, errors in getattr(error, "error_dict", {"__all__": error.error_list}).items():
-        for item in errors:
-            message = item.message % item.params if item.params else item.message
-            form.add_error(field if field in form.fields else None, message)
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error.messages)
+        return
+    for field, field_messages in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, field_messages)
 
 
 def _render(request, template: str, context: dict, status: int = 200):
