@@ -163,7 +163,7 @@ def test_the_parent_choices_leave_out_the_group_and_its_subgroups(admin_client, 
 
 
 def test_it_moves_a_group_up_and_down_among_its_siblings(admin_client, authority):
-    a, b, c = (group(authority, label, position=i) for i, label in enumerate("ABC"))
+    a, _b, c = (group(authority, label, position=i) for i, label in enumerate("ABC"))
     shift = reverse("adminaccess:contact-structure-group-shift", kwargs={"group_id": c.pk})
 
     assert admin_client.post(shift, {"direction": "up"}).status_code == 302

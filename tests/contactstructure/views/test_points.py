@@ -111,7 +111,9 @@ def test_it_offers_and_accepts_only_the_organisations_active_recipient_systems(a
         system, _ = make_system(authority, kind=System.Kind.RECIPIENT, protocol="REST_PULL")
         from django.utils import timezone
 
-        System.objects.filter(pk=system.pk).update(status=System.Status.DEACTIVATED, deactivated_at=timezone.now())
+        System.objects.filter(pk=system.pk).update(
+            status=System.Status.DEACTIVATED, deactivated_at=timezone.now()
+        )
     before = counts()
 
     assert system not in admin_client.get(CREATE).context["form"].fields["recipient_system"].queryset
@@ -181,7 +183,9 @@ def test_a_deactivated_system_a_point_already_has_may_stay(admin_client, authori
     from django.utils import timezone
 
     point = make_contact_point(authority, contact_point_id="pas", recipient_system=recipient)
-    System.objects.filter(pk=recipient.pk).update(status=System.Status.DEACTIVATED, deactivated_at=timezone.now())
+    System.objects.filter(pk=recipient.pk).update(
+        status=System.Status.DEACTIVATED, deactivated_at=timezone.now()
+    )
 
     response = admin_client.post(edit_url(point), point_form(label="Nyt navn", recipient_system=recipient.pk))
 
@@ -198,7 +202,9 @@ def test_it_refuses_an_edit_to_an_id_another_point_has(admin_client, authority):
     response = admin_client.post(edit_url(point), point_form(contact_point_id="taken"))
 
     assert response.status_code == 400
-    assert response.context["form"].errors == {"contact_point_id": ["Another contact point already has this id."]}
+    assert response.context["form"].errors == {
+        "contact_point_id": ["Another contact point already has this id."]
+    }
     point.refresh_from_db()
     assert point.contact_point_id == "pas"
     assert counts() == before
@@ -214,7 +220,11 @@ def test_it_deletes_a_point_with_its_rules(admin_client, authority, recipient):
 
     assert response.status_code == 302
     assert not ContactPoint.objects.exists()
-    assert last_event().details == {"action": "contact_point_deleted", "contactPointId": "pas", "label": "Borgerservice"}
+    assert last_event().details == {
+        "action": "contact_point_deleted",
+        "contactPointId": "pas",
+        "label": "Borgerservice",
+    }
 
 
 @pytest.mark.parametrize("name", ["point-edit", "point-delete", "rule-create"])
