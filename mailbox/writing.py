@@ -287,6 +287,15 @@ def _already_sent(context: MailboxContext, message_uuid: uuid.UUID) -> SendResul
     return SendResult(message, item, created=False)
 
 
+def sent_already(*, context: MailboxContext, message_uuid: uuid.UUID) -> SendResult | None:
+    """The letter this context already sent with ``message_uuid``, if any (a double click on
+    a draft's Send: the first click sent it and deleted the draft)."""
+    try:
+        return _already_sent(context, message_uuid)
+    except WriteRefused:
+        return None
+
+
 def _store_and_queue(
     *,
     context: MailboxContext,

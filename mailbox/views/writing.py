@@ -37,6 +37,7 @@ from mailbox.writing import (
     reply_check,
     reply_limits,
     reply_send,
+    sent_already,
 )
 from rights.models import Organisation
 
@@ -67,6 +68,11 @@ def _removed_attachments(request) -> list[int]:
     return [int(v) for v in request.POST.getlist("remove_attachment") if v.isdigit()]
 
 
+class _DraftAlreadySent(Exception):
+    def __init__(self, result: SendResult) -> None:
+        self.result = result
+
+
 def _draft_in_request(request, context, **match) -> Draft | None:
     raw = request.POST.get("draft") or request.GET.get("draft")
     if not raw:
@@ -74,6 +80,16 @@ def _draft_in_request(request, context, **match) -> Draft | None:
     if not str(raw).isdigit():
         raise Http404("No such draft.")
     draft = draft_get(context=context, draft_id=int(raw))
+    if draft is None and request.method == "POST" and request.POST.get("action") != "draft":
+        # A second click on Send: the first sent the letter and deleted its draft.
+        try:
+            result = sent_already(
+                context=context, message_uuid=uuid.UUID(request.POST.get("message_uuid", ""))
+            )
+        except ValueError:
+            result = None
+        if result is not None:
+            raise _DraftAlreadySent(result)
     if draft is None or any(getattr(draft, f"{k}_id") != v.pk for k, v in match.items()):
         raise Http404("No such draft.")
     return draft
@@ -130,7 +146,10 @@ def reply(request, item_id: int):
         mailbox=context.mailbox,
         deleted_at__isnull=True,
     )
-    draft = _draft_in_request(request, context, reply_to=item.message)
+    try:
+        draft = _draft_in_request(request, context, reply_to=item.message)
+    except _DraftAlreadySent as sent:
+        return _sent(request, sent.result, "")
     try:
         reply_check(context=context, item=item)
     except WriteRefused as refused:
@@ -227,7 +246,10 @@ def write_contact_point(request, key: uuid.UUID):
     if point is None:
         refused = WriteRefused({None: [_("This contact point does not take messages.")]})
         return _refused_page(request, refused, status=404)
-    draft = _draft_in_request(request, context, contact_point=point)
+    try:
+        draft = _draft_in_request(request, context, contact_point=point)
+    except _DraftAlreadySent as sent:
+        return _sent(request, sent.result, "")
     errors: dict = {}
     if request.method == "POST":
         values = _form_values(request, draft)

@@ -178,3 +178,26 @@ def test_a_draft_with_too_many_attachments_is_refused(anna_client, town):
 
     assert response.status_code == 400
     assert writing_rows() == before
+
+
+def test_a_second_click_on_send_for_a_draft_sends_one_letter(
+    anna_client, anna, point, default_system, django_capture_on_commit_callbacks
+):
+    save_draft(anna_client, point)
+    draft = Draft.objects.get()
+    data = {
+        "action": "send",
+        "draft": draft.pk,
+        "message_uuid": str(draft.message_uuid),
+        "title": "Færdig",
+        "text": "Nu",
+        "field1": "S-1",
+    }
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = anna_client.post(write_url(point), data)
+        second = anna_client.post(write_url(point), data)
+
+    assert first.status_code == second.status_code == 302
+    assert second["Location"] == first["Location"]
+    assert Message.objects.filter(sender_person=anna).count() == 1
