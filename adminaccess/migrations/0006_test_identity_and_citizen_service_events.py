@@ -7,33 +7,130 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('adminaccess', '0005_system_certificate_expiry_warned_for'),
-        ('rights', '0001_initial'),
+        ("adminaccess", "0005_system_certificate_expiry_warned_for"),
+        ("rights", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='event',
-            name='tag',
-            field=models.CharField(choices=[('MEMO_SEND_VALIDATED', 'MEMO_SEND_VALIDATED'), ('MEMO_SEND_INVALID', 'MEMO_SEND_INVALID'), ('MEMO_SEND_NOT_ALLOWED', 'MEMO_SEND_NOT_ALLOWED'), ('DELAYED_MEMO_SEND_VALIDATED_AWAITING_DELAY', 'DELAYED_MEMO_SEND_VALIDATED_AWAITING_DELAY'), ('DELAYED_MEMO_SEND_SENT', 'DELAYED_MEMO_SEND_SENT'), ('MEMO_MESSAGE_RECALLED', 'MEMO_MESSAGE_RECALLED'), ('MESSAGE_RECALLED_BY_ADMINISTRATOR', 'MESSAGE_RECALLED_BY_ADMINISTRATOR'), ('MEMO_SEND_DELIVERED_TO_MAILBOX', 'MEMO_SEND_DELIVERED_TO_MAILBOX'), ('MEMO_SEND_SENT_TO_RECIPIENT_SYSTEM', 'MEMO_SEND_SENT_TO_RECIPIENT_SYSTEM'), ('MEMO_SEND_SENT_TO_RECIPIENT_SYSTEM_FAILED', 'MEMO_SEND_SENT_TO_RECIPIENT_SYSTEM_FAILED'), ('MEMO_SEND_READY_FOR_FETCH', 'MEMO_SEND_READY_FOR_FETCH'), ('MEMO_SEND_FETCHED_BY_RECIPIENT_SYSTEM', 'MEMO_SEND_FETCHED_BY_RECIPIENT_SYSTEM'), ('BUSINESS_RECEIPT_RECEIVED_BY_RECIPIENT_SYSTEM', 'BUSINESS_RECEIPT_RECEIVED_BY_RECIPIENT_SYSTEM'), ('RECIPIENT_SYSTEM_DEACTIVATED', 'RECIPIENT_SYSTEM_DEACTIVATED'), ('RECIPIENT_SYSTEM_REACTIVATED', 'RECIPIENT_SYSTEM_REACTIVATED'), ('READ_ACCESS_CREATED', 'READ_ACCESS_CREATED'), ('READ_ACCESS_DELETED', 'READ_ACCESS_DELETED'), ('MAILBOX_READ_BY_PARTY_REPRESENTATIVE', 'MAILBOX_READ_BY_PARTY_REPRESENTATIVE'), ('MESSAGE_READ', 'MESSAGE_READ'), ('LEGAL_NOTIFICATION_READ', 'LEGAL_NOTIFICATION_READ'), ('DIGITAL_POST_EXEMPTED', 'DIGITAL_POST_EXEMPTED'), ('DIGITAL_POST_EXEMPTION_ENDED', 'DIGITAL_POST_EXEMPTION_ENDED'), ('PHYSICAL_LETTER_SENT', 'PHYSICAL_LETTER_SENT'), ('NOTIFICATION_SENT', 'NOTIFICATION_SENT'), ('NOTIFICATION_FAILED', 'NOTIFICATION_FAILED'), ('SYSTEM_CREATED', 'SYSTEM_CREATED'), ('SYSTEM_CHANGED', 'SYSTEM_CHANGED'), ('API_TOKEN_ROTATED', 'API_TOKEN_ROTATED'), ('ROLE_GRANTED', 'ROLE_GRANTED'), ('ROLE_REMOVED', 'ROLE_REMOVED'), ('CONTACT_STRUCTURE_CHANGED', 'CONTACT_STRUCTURE_CHANGED'), ('NEMSMS_REGISTERED', 'NEMSMS_REGISTERED'), ('NEMSMS_REMOVED', 'NEMSMS_REMOVED'), ('LOGO_CHANGED', 'LOGO_CHANGED'), ('CITIZEN_SERVICE_LOOKUP', 'CITIZEN_SERVICE_LOOKUP'), ('TEST_IDENTITY_CREATED', 'TEST_IDENTITY_CREATED'), ('TEST_MESSAGE_SENT', 'TEST_MESSAGE_SENT')], max_length=64),
+            model_name="event",
+            name="tag",
+            field=models.CharField(
+                choices=[
+                    ("MEMO_SEND_VALIDATED", "MEMO_SEND_VALIDATED"),
+                    ("MEMO_SEND_INVALID", "MEMO_SEND_INVALID"),
+                    ("MEMO_SEND_NOT_ALLOWED", "MEMO_SEND_NOT_ALLOWED"),
+                    (
+                        "DELAYED_MEMO_SEND_VALIDATED_AWAITING_DELAY",
+                        "DELAYED_MEMO_SEND_VALIDATED_AWAITING_DELAY",
+                    ),
+                    ("DELAYED_MEMO_SEND_SENT", "DELAYED_MEMO_SEND_SENT"),
+                    ("MEMO_MESSAGE_RECALLED", "MEMO_MESSAGE_RECALLED"),
+                    ("MESSAGE_RECALLED_BY_ADMINISTRATOR", "MESSAGE_RECALLED_BY_ADMINISTRATOR"),
+                    ("MEMO_SEND_DELIVERED_TO_MAILBOX", "MEMO_SEND_DELIVERED_TO_MAILBOX"),
+                    ("MEMO_SEND_SENT_TO_RECIPIENT_SYSTEM", "MEMO_SEND_SENT_TO_RECIPIENT_SYSTEM"),
+                    (
+                        "MEMO_SEND_SENT_TO_RECIPIENT_SYSTEM_FAILED",
+                        "MEMO_SEND_SENT_TO_RECIPIENT_SYSTEM_FAILED",
+                    ),
+                    ("MEMO_SEND_READY_FOR_FETCH", "MEMO_SEND_READY_FOR_FETCH"),
+                    ("MEMO_SEND_FETCHED_BY_RECIPIENT_SYSTEM", "MEMO_SEND_FETCHED_BY_RECIPIENT_SYSTEM"),
+                    (
+                        "BUSINESS_RECEIPT_RECEIVED_BY_RECIPIENT_SYSTEM",
+                        "BUSINESS_RECEIPT_RECEIVED_BY_RECIPIENT_SYSTEM",
+                    ),
+                    ("RECIPIENT_SYSTEM_DEACTIVATED", "RECIPIENT_SYSTEM_DEACTIVATED"),
+                    ("RECIPIENT_SYSTEM_REACTIVATED", "RECIPIENT_SYSTEM_REACTIVATED"),
+                    ("READ_ACCESS_CREATED", "READ_ACCESS_CREATED"),
+                    ("READ_ACCESS_DELETED", "READ_ACCESS_DELETED"),
+                    ("MAILBOX_READ_BY_PARTY_REPRESENTATIVE", "MAILBOX_READ_BY_PARTY_REPRESENTATIVE"),
+                    ("MESSAGE_READ", "MESSAGE_READ"),
+                    ("LEGAL_NOTIFICATION_READ", "LEGAL_NOTIFICATION_READ"),
+                    ("DIGITAL_POST_EXEMPTED", "DIGITAL_POST_EXEMPTED"),
+                    ("DIGITAL_POST_EXEMPTION_ENDED", "DIGITAL_POST_EXEMPTION_ENDED"),
+                    ("PHYSICAL_LETTER_SENT", "PHYSICAL_LETTER_SENT"),
+                    ("NOTIFICATION_SENT", "NOTIFICATION_SENT"),
+                    ("NOTIFICATION_FAILED", "NOTIFICATION_FAILED"),
+                    ("SYSTEM_CREATED", "SYSTEM_CREATED"),
+                    ("SYSTEM_CHANGED", "SYSTEM_CHANGED"),
+                    ("API_TOKEN_ROTATED", "API_TOKEN_ROTATED"),
+                    ("ROLE_GRANTED", "ROLE_GRANTED"),
+                    ("ROLE_REMOVED", "ROLE_REMOVED"),
+                    ("CONTACT_STRUCTURE_CHANGED", "CONTACT_STRUCTURE_CHANGED"),
+                    ("NEMSMS_REGISTERED", "NEMSMS_REGISTERED"),
+                    ("NEMSMS_REMOVED", "NEMSMS_REMOVED"),
+                    ("LOGO_CHANGED", "LOGO_CHANGED"),
+                    ("CITIZEN_SERVICE_LOOKUP", "CITIZEN_SERVICE_LOOKUP"),
+                    ("TEST_IDENTITY_CREATED", "TEST_IDENTITY_CREATED"),
+                    ("TEST_MESSAGE_SENT", "TEST_MESSAGE_SENT"),
+                ],
+                max_length=64,
+            ),
         ),
         migrations.CreateModel(
-            name='TestIdentity',
+            name="TestIdentity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('company', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='test_identity', to='rights.organisation')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='test_identities', to='rights.organisation')),
-                ('person', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='test_identity', to='rights.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                (
+                    "company",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="test_identity",
+                        to="rights.organisation",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="test_identities",
+                        to="rights.organisation",
+                    ),
+                ),
+                (
+                    "person",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="test_identity",
+                        to="rights.person",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'test identities',
-                'ordering': ['-created_at', '-id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('person__isnull', False), ('company__isnull', True)), models.Q(('person__isnull', True), ('company__isnull', False)), _connector='OR'), name='testidentity_person_or_company')],
+                "verbose_name_plural": "test identities",
+                "ordering": ["-created_at", "-id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("person__isnull", False), ("company__isnull", True)),
+                            models.Q(("person__isnull", True), ("company__isnull", False)),
+                            _connector="OR",
+                        ),
+                        name="testidentity_person_or_company",
+                    )
+                ],
             },
         ),
     ]
