@@ -159,19 +159,14 @@ def recall_one(request, message_uuid: uuid.UUID):
 @staff_required(Role.RECALL_ADMINISTRATOR)
 def recall_mass(request):
     data = request.POST if request.method == "POST" else request.GET
-    form = _form(request, data)
-    valid = form.is_bound and form.is_valid()
-    if valid and not form.mass_filter().is_mass_send:
+    # Always bound: with nothing chosen, the answer is the error below.
+    form = RecallSearchForm(data, organisation=request.staff.organisation)
+    if form.is_valid() and not form.mass_filter().is_mass_send:
         form.add_error(
             None, _t("Choose a sender system and a value date, or a batch, to recall a mass send.")
         )
-        valid = False
-    if not valid:
-        if not form.is_bound:
-            form.add_error(
-                None, _t("Choose a sender system and a value date, or a batch, to recall a mass send.")
-            )
-        context = {"form": form, "held": [], "count": None}
+    if form.errors:
+        context = {"form": style_form(form), "held": [], "count": None}
         return render(request, "adminaccess/recall/search.html", context, status=400)
     flt = form.mass_filter()
     organisation = request.staff.organisation
