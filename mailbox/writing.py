@@ -28,12 +28,13 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from adminaccess.models import System
 from contactstructure.models import CITIZEN_MAX_ATTACHMENTS, CITIZEN_MAX_BYTES, ContactPoint
 from contactstructure.selectors import contact_point_for_writing
 from digitalpost.queueing import enqueue_after_commit
 from mailbox.access import MailboxContext
 from mailbox.models import Draft, DraftAttachment, Folder, MailboxItem, Message
-from mailbox.sending import NotAllowed, Route, _to_authority, accepted_outbox_rows
+from mailbox.sending import NotAllowed, Route, _default_recipient_system, _to_authority, accepted_outbox_rows
 from mailbox.services import message_store
 from memo import model as m
 from memo import parse as memo_parse
@@ -351,6 +352,18 @@ def _store_and_queue(
     return SendResult(message, item, created=True)
 
 
+def authority_reachable(*, organisation: Organisation, point: ContactPoint | None = None) -> bool:
+    """Whether some active recipient system could take a letter to ``organisation`` (through
+    ``point``): shown as a warning before anyone writes. Sending decides for real."""
+    if _default_recipient_system(organisation) is not None:
+        return True
+    if point is None:
+        return False
+    if point.recipient_system is not None and point.recipient_system.is_active:
+        return True
+    return point.routing_rules.filter(recipient_system__status=System.Status.ACTIVE).exists()
+
+
 def _route_or_refuse(organisation: Organisation, memo: m.Message) -> Route:
     route = _to_authority(organisation, memo.header.recipient, memo.header)
     if isinstance(route, NotAllowed):
@@ -429,6 +442,12 @@ def _reply_data(
     )
     earlier = [r for r in (header.reply_data if header else []) if r.message_uuid != message.message_uuid]
     return [direct, *earlier]
+
+
+def reply_reachable(*, message: Message) -> bool:
+    """:func:`authority_reachable` for a reply to ``message``."""
+    point = _reply_contact_point(message, _original_memo(message))
+    return authority_reachable(organisation=message.sender_organisation, point=point)
 
 
 def reply_send(

@@ -29,6 +29,7 @@ from mailbox.writing import (
     Upload,
     WriteRefused,
     authority_message_send,
+    authority_reachable,
     contact_point_limits,
     draft_delete,
     draft_get,
@@ -36,6 +37,7 @@ from mailbox.writing import (
     drafts_of,
     reply_check,
     reply_limits,
+    reply_reachable,
     reply_send,
     sent_already,
 )
@@ -193,9 +195,10 @@ def reply(request, item_id: int):
             "draft": draft,
             **_errors_context(errors),
             "limits": limits,
-            "limit_mb": limits.max_bytes // (1024 * 1024),
+            "limit_mb": f"{limits.max_bytes / (1024 * 1024):.3g}",
             "message_uuid": _message_uuid(request, draft),
             "action_url": reverse("reply", args=[item.pk]),
+            "unreachable": not errors and not reply_reachable(message=item.message),
         },
         status=400 if errors else 200,
     )
@@ -293,6 +296,8 @@ def write_contact_point(request, key: uuid.UUID):
             "limit_mb": f"{limits.max_bytes / (1024 * 1024):.3g}",
             "message_uuid": _message_uuid(request, draft),
             "action_url": reverse("write-contact-point", args=[point.deep_link_key]),
+            "unreachable": not errors
+            and not authority_reachable(organisation=point.organisation, point=point),
         },
         status=400 if errors else 200,
     )

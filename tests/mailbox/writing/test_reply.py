@@ -310,3 +310,15 @@ def test_it_needs_a_login(client, letter):
 
     assert response.status_code == 302
     assert "/login/" in response["Location"]
+
+
+def test_the_reply_form_does_not_warn_when_the_default_system_is_active(anna_client, letter):
+    assert "cannot receive messages right now" not in anna_client.get(url(letter)).content.decode()
+
+
+def test_the_reply_form_warns_when_the_authority_cannot_receive(anna_client, letter, default_system):
+    type(default_system).objects.filter(pk=default_system.pk).update(
+        status="DEACTIVATED", deactivated_at=timezone.now()
+    )
+
+    assert "cannot receive messages right now" in anna_client.get(url(letter)).content.decode()

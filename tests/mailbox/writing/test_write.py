@@ -329,3 +329,15 @@ def test_forms_need_the_csrf_token(anna, parking, default_system):
 
     assert response.status_code == 403
     assert writing_rows() == before
+
+
+def test_the_form_warns_before_writing_when_nothing_can_receive_it(anna_client, parking):
+    body = anna_client.get(url(parking)).content.decode()
+
+    assert "cannot receive messages right now" in body
+
+
+def test_the_form_does_not_warn_when_the_point_has_an_active_system(anna_client, town, parking):
+    type(parking).objects.filter(pk=parking.pk).update(recipient_system=recipient_system(town))
+
+    assert "cannot receive messages right now" not in anna_client.get(url(parking)).content.decode()
