@@ -437,6 +437,6 @@ def usage_statistics(*, organisation: Organisation, date_from: date, date_to: da
                 (day, system_id, counts[0], counts[1])
                 for (day, system_id), counts in by_day_and_system.items()
             ),
-            key=lambda row: (row[0], names.get(row[1], ""), row[1] or 0),
+            key=lambda row: (row[0], row[1] is None, names.get(row[1], ""), row[1] or 0),
         ),
     )
