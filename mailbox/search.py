@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from digitalpost.queueing import enqueue_after_commit
 from mailbox.models import Document, MailboxItem, Message, MessageText
-from memo import MemoError
+from memo import MemoParseError
 from memo import parse as memo_parse
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,9 @@ def _decode(data: bytes) -> str:
 
 
 def _normalise(text: str) -> str:
-    return re.sub(r"[ \t\r\f\v]+", " ", re.sub(r"\n\s*\n+", "\n", text)).strip()
+    """One space between words, one newline between lines, no blank lines."""
+    lines = (re.sub(r"[ \t\f\v]+", " ", line).strip() for line in text.replace("\r", "\n").split("\n"))
+    return "\n".join(line for line in lines if line)
 
 
 def extract_text(data: bytes, mime_type: str) -> str:
@@ -147,7 +149,7 @@ def _message_text(message: Message, documents: list[Document]) -> tuple[str, lis
         try:
             with message.memo_file.open("rb") as stored:
                 memo = memo_parse(stored.read())
-        except (MemoError, OSError, ValueError) as error:
+        except (MemoParseError, OSError, ValueError) as error:
             return "", [{"file": None, "reason": f"unreadable MeMo: {error}"}]
     parts, problems = [], []
     sources = list(memo.body.documents()) if memo is not None and memo.body else []
@@ -159,7 +161,7 @@ def _message_text(message: Message, documents: list[Document]) -> tuple[str, lis
             else:
                 data = sources[document.position].files[file.position].data
             parts.append(extract_text(data, file.mime_type))
-        except (ExtractError, MemoError, IndexError, OSError) as error:
+        except (ExtractError, MemoParseError, IndexError, OSError) as error:
             problems.append({"file": file.filename, "reason": str(error)[:200]})
     return _normalise("\n".join(p for p in parts if p))[:MAX_TEXT_CHARS], problems
 
