@@ -10,6 +10,8 @@ from tests.factories import CompanyFactory, PersonFactory
 
 
 def logged_in(person, **client_kwargs) -> Client:
+    """A browser logged in as ``person``; it asks for English, so messages are the msgids."""
+    client_kwargs.setdefault("HTTP_ACCEPT_LANGUAGE", "en")
     client = Client(**client_kwargs)
     client.force_login(person.user)
     return client
