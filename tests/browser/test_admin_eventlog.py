@@ -1,0 +1,52 @@
+"""Staff recall a value-dated message, confirming first, then find the recall in the event log."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailbox.models import Delivery, Message
+from tests.adminaccess.eventlog.helpers import Role, held, staff_member
+from tests.browser.conftest import log_in, shot
+from tests.factories import OrganisationFactory, PersonFactory, make_system
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_staff_recall_a_held_message_and_find_the_recall_in_the_event_log(page):
+    kommune = OrganisationFactory(name="Browserby Kommune")
+    system = make_system(kommune, name="Ydelsessystem")[0]
+    message = held(kommune, system, recipient=PersonFactory(name="Modtager Mia"), label="Boligstøtte 2027")
+    staff = staff_member(
+        kommune, Role.RECALL_ADMINISTRATOR, Role.EVENT_LOG_READER, name="Sagsbehandler Sofie"
+    )
+
+    log_in(page, staff)
+    page.goto("/admin/recall/")
+    row = page.locator("#held tbody tr", has_text="Boligstøtte 2027")
+    assert row.count() == 1
+    shot(page, "admin-recall-search")
+    row.get_by_role("link", name="Recall").click()
+
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Recall a message"
+    shot(page, "admin-recall-confirm")
+    page.get_by_role("button", name="Yes, recall the message").click()
+    page.wait_for_load_state()
+    assert "was recalled" in page.locator(".alert-success").inner_text()
+    shot(page, "admin-recall-done")
+    message.refresh_from_db()
+    assert message.state == Message.State.RECALLED
+    assert Delivery.objects.get(message=message).state == Delivery.State.CANCELLED
+
+    page.goto("/admin/events/")
+    page.get_by_label("Event").select_option("MESSAGE_RECALLED_BY_ADMINISTRATOR")
+    page.get_by_label("Message UUID").fill(str(message.message_uuid))
+    page.get_by_role("button", name="Show events").click()
+    page.wait_for_load_state()
+    rows = page.locator("#events tbody tr")
+    assert rows.count() == 1
+    text = rows.first.inner_text()
+    assert "MESSAGE_RECALLED_BY_ADMINISTRATOR" in text
+    assert "Sagsbehandler Sofie" in text
+    assert str(message.message_uuid) in text
+    shot(page, "admin-eventlog-recall")
