@@ -88,6 +88,13 @@ def _group_field(
     return field
 
 
+class SystemChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        if not obj.is_active:
+            return _("%(name)s (deactivated)") % {"name": obj.name}
+        return obj.name
+
+
 class ContactGroupForm(DkfdsForm):
     label = forms.CharField(label=_("Label"), max_length=200)
     info_text = forms.CharField(
@@ -202,7 +209,7 @@ class ContactPointForm(DkfdsForm):
             "label": fields.pop("label"),
             "group": _group_field(organisation, label=_("Group"), empty_label=_("(not in a group)")),
             **fields,
-            "recipient_system": forms.ModelChoiceField(
+            "recipient_system": SystemChoiceField(
                 label=_("Recipient system"),
                 queryset=recipient_systems_for(organisation, current),
                 required=False,
@@ -306,7 +313,7 @@ class RoutingRuleForm(DkfdsForm):
             )
         super().__init__(*args, **kwargs)
         current = rule.recipient_system if rule is not None else None
-        self.fields["recipient_system"] = forms.ModelChoiceField(
+        self.fields["recipient_system"] = SystemChoiceField(
             label=_("Send to recipient system"),
             queryset=recipient_systems_for(organisation, current),
             widget=forms.Select(attrs={"class": "form-select"}),

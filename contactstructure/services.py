@@ -265,7 +265,7 @@ def _log(*, organisation: Organisation, actor_user: User | None, system: System 
     )
 
 
-def _descendant_ids(group: ContactGroup) -> set[int]:
+def descendant_ids(group: ContactGroup) -> set[int]:
     children: dict[int | None, list[int]] = {}
     for pk, parent_id in ContactGroup.objects.filter(organisation_id=group.organisation_id).values_list(
         "pk", "parent_id"
@@ -292,7 +292,7 @@ def _group_errors(
     if parent is not None:
         if parent.organisation_id != organisation.pk:
             errors["parent"] = gettext("The group belongs to another organisation.")
-        elif group is not None and (parent.pk == group.pk or parent.pk in _descendant_ids(group)):
+        elif group is not None and (parent.pk == group.pk or parent.pk in descendant_ids(group)):
             errors["parent"] = gettext("A group cannot be moved into itself or one of its own groups.")
     if "label" not in errors:
         siblings = ContactGroup.objects.filter(organisation=organisation, parent=parent, label=label)
