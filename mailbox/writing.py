@@ -122,6 +122,15 @@ def _clean_filename(name: str) -> str:
     return name[:200] or "bilag"
 
 
+def _one_line(value: str) -> str:
+    """A title or field value as one line of text XML can carry: line breaks and tabs become
+    spaces, other control characters (which XML 1.0 cannot hold at all) are dropped."""
+    value = value.replace("\r\n", " ").replace("\r", " ").replace("\n", " ").replace("\t", " ")
+    return "".join(
+        c for c in value if unicodedata.category(c) not in ("Cc", "Cs") and c not in "\ufffe\uffff"
+    ).strip()
+
+
 def _mime_type(filename: str, claimed: str) -> str:
     guessed, _encoding = mimetypes.guess_type(filename, strict=False)
     return (guessed or claimed.split(";")[0].strip() or "application/octet-stream").lower()
@@ -550,7 +559,7 @@ def authority_message_send(
     if already is not None:
         return already
     limits = contact_point_limits(point)
-    title, field1, field2 = title.strip(), field1.strip(), field2.strip()
+    title, field1, field2 = _one_line(title), _one_line(field1), _one_line(field2)
     errors: dict[str | None, list[str]] = {}
     _text_check(errors, title=title, text=text)
     _fields_check(errors, point, {"field1": field1, "field2": field2})
@@ -663,6 +672,12 @@ def draft_save(
     if errors:
         raise WriteRefused(errors)
     now = timezone.now()
+    written = {
+        "label": _one_line(title),
+        "text": text,
+        "field1": _one_line(field1),
+        "field2": _one_line(field2),
+    }
     with transaction.atomic():
         if draft is None:
             draft = Draft.objects.create(
@@ -671,15 +686,14 @@ def draft_save(
                 contact_point=point,
                 reply_to=reply_to,
                 created_at=now,
+                updated_at=now,
+                **written,
             )
-        draft.label, draft.text, draft.field1, draft.field2 = (
-            title.strip(),
-            text,
-            field1.strip(),
-            field2.strip(),
-        )
-        draft.updated_at = now
-        draft.save(update_fields=["label", "text", "field1", "field2", "updated_at"])
+        else:
+            for name, value in written.items():
+                setattr(draft, name, value)
+            draft.updated_at = now
+            draft.save(update_fields=[*written, "updated_at"])
         removed = list(draft.attachments.filter(pk__in=remove))
         DraftAttachment.objects.filter(pk__in=[r.pk for r in removed]).delete()
         _files_delete_on_commit([r.content.name for r in removed])

@@ -341,3 +341,20 @@ def test_the_form_does_not_warn_when_the_point_has_an_active_system(anna_client,
     type(parking).objects.filter(pk=parking.pk).update(recipient_system=recipient_system(town))
 
     assert "cannot receive messages right now" not in anna_client.get(url(parking)).content.decode()
+
+
+def test_control_characters_in_the_title_and_fields_are_dropped_not_fatal(
+    anna_client, anna, parking, default_system, django_capture_on_commit_callbacks
+):
+    response = post_letter(
+        anna_client,
+        parking,
+        django_capture_on_commit_callbacks,
+        title="Klage\x00 over\nafgift\x1b",
+        field1="AB\x0c1",
+    )
+
+    assert response.status_code == 302
+    memo = memo_of(Message.objects.get(sender_person=anna))
+    assert memo.header.label == "Klage over afgift"
+    assert memo.header.recipient.contact_point.contact_info[0].value == "AB1"
