@@ -1,0 +1,75 @@
+"""The inbox in a browser: read a letter, open and download its document, get the appointment."""
+
+from __future__ import annotations
+
+import pytest
+from icalendar import Calendar
+
+from mailbox.models import MailboxItem
+from tests.browser.conftest import log_in, shot
+from tests.factories import OrganisationFactory, PersonFactory
+from tests.mailbox.views.helpers import appointment, deliver_letter, pdf_file, text_file
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def page(page, live_server):
+    # The link names below are the English msgids, whatever the Danish catalogue says.
+    page.context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
+    return page
+
+
+def test_a_citizen_reads_a_letter_downloads_its_document_and_gets_the_appointment(page):
+    anna = PersonFactory(name="Anna Andersen")
+    authority = OrganisationFactory(name="Aarhus Kommune")
+    deliver_letter(sender=authority, recipient=anna, label="Nyt om affald", files=[text_file("Affald.")])
+    item = deliver_letter(
+        sender=authority,
+        recipient=anna,
+        label="Tid til tandpleje",
+        files=[pdf_file("Dit barn har fået en tid hos tandplejen.", filename="indkaldelse.pdf")],
+        actions=[appointment()],
+        mandatory=True,
+    )
+
+    log_in(page, anna)
+    page.goto("/post/")
+    row = page.locator("tr.unread", has_text="Tid til tandpleje")
+    assert row.count() == 1
+    shot(page, "inbox-reading-list")
+
+    page.get_by_role("link", name="Tid til tandpleje").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Tid til tandpleje"
+    assert page.get_by_text("Mandatory post").first.is_visible()
+    assert MailboxItem.objects.get(pk=item.pk).read_at is not None
+    shot(page, "inbox-reading-message")
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download indkaldelse.pdf").click()
+    download = download_info.value
+    assert download.suggested_filename == "indkaldelse.pdf"
+    with open(download.path(), "rb") as pdf:
+        assert pdf.read(4) == b"%PDF"
+
+    assert page.get_by_text("Tandklinikken, Skolevej 3, 8000 Aarhus C").is_visible()
+    with page.expect_download() as ics_info:
+        page.get_by_role("link", name="Add to calendar (.ics)").click()
+    with open(ics_info.value.path(), "rb") as ics:
+        [event] = Calendar.from_ical(ics.read()).walk("VEVENT")
+    assert str(event["summary"]) == "Tandeftersyn"
+
+
+def test_flagging_in_the_list_updates_in_place(page):
+    anna = PersonFactory(name="Anna Andersen")
+    item = deliver_letter(
+        sender=OrganisationFactory(name="Skattestyrelsen"), recipient=anna, label="Årsopgørelse"
+    )
+    log_in(page, anna)
+    page.goto("/post/")
+    page.get_by_role("button", name="Flag Årsopgørelse").click()
+    page.locator('button[aria-pressed="true"]').wait_for()
+    assert page.url.endswith("/post/")
+    assert MailboxItem.objects.get(pk=item.pk).flagged is True
+    shot(page, "inbox-reading-flagged")
