@@ -359,6 +359,8 @@ def revoke_access(request, mailbox_id: int, access_id: int):
         MailboxAccess.objects.select_related("grantee"),
         pk=access_id,
         mailbox=mailbox,
+        # A company's employees are managed by the company's own user administrator.
+        kind=MailboxAccess.Kind.DELEGATION,
         revoked_at__isnull=True,
     )
     return _action(

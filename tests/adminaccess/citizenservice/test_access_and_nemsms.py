@@ -156,3 +156,18 @@ def test_it_removes_nemsms_naming_the_staff_member(client, staff, citizen):
     assert Person.objects.get(pk=citizen.pk).nemsms_mobile == ""
     event = Event.objects.get(tag=Event.Tag.NEMSMS_REMOVED)
     assert (event.actor_user, event.subject) == (staff.user, citizen.cpr)
+
+
+def test_it_leaves_a_company_employees_access_to_the_company(client, staff):
+    company = CompanyFactory(cvr="12345678")
+    employee = make_access(mailbox=company.mailbox, kind=MailboxAccess.Kind.EMPLOYEE)
+    look_up(client, company.cvr)
+    before = row_counts(Event)
+
+    url = party_url(company.mailbox, "revoke-access", access_id=employee.pk)
+    response = client.post(url, {"confirm": "1"})
+
+    assert response.status_code == 404
+    employee.refresh_from_db()
+    assert employee.revoked_at is None
+    assert row_counts(Event) == before
