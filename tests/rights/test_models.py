@@ -235,3 +235,34 @@ def test_a_cvr_with_a_trailing_newline_is_refused_on_every_database():
     with pytest.raises((IntegrityError, DataError)), transaction.atomic():
         Organisation.objects.create(cvr="12345678\n", name="X", kind=Organisation.Kind.COMPANY)
     assert Organisation.objects.count() == before
+
+
+# ContactVerification (a pending new e-mail address or mobile number)
+
+
+def _verification(person, **fields):
+    from django.utils import timezone
+
+    from rights.models import ContactVerification
+
+    fields.setdefault("channel", ContactVerification.Channel.EMAIL)
+    return ContactVerification.objects.create(
+        person=person, address="new@example.dk", code_hash="0" * 64, expires_at=timezone.now(), **fields
+    )
+
+
+def test_a_person_has_one_pending_verification_per_channel():
+    from rights.models import ContactVerification
+
+    person = PersonFactory()
+    _verification(person)
+    _verification(person, channel=ContactVerification.Channel.SMS)
+    with violates("contactverification_one_pending_per_channel", ContactVerification):
+        _verification(person)
+
+
+def test_a_verification_is_by_email_or_sms():
+    from rights.models import ContactVerification
+
+    with violates("contactverification_channel_valid", ContactVerification):
+        _verification(PersonFactory(), channel="PIGEON")
