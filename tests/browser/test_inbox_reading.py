@@ -6,6 +6,7 @@ import pytest
 from icalendar import Calendar
 
 from mailbox.models import MailboxItem
+from rights.models import Person
 from tests.browser.conftest import log_in, shot
 from tests.factories import OrganisationFactory, PersonFactory
 from tests.mailbox.views.helpers import appointment, deliver_letter, pdf_file, text_file
@@ -13,15 +14,14 @@ from tests.mailbox.views.helpers import appointment, deliver_letter, pdf_file, t
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def page(page, live_server):
-    # The link names below are the English msgids, whatever the Danish catalogue says.
-    page.context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
-    return page
+def _english(person):
+    # The login applies the person's language; the names below are the English msgids.
+    Person.objects.filter(pk=person.pk).update(language="en")
+    return person
 
 
 def test_a_citizen_reads_a_letter_downloads_its_document_and_gets_the_appointment(page):
-    anna = PersonFactory(name="Anna Andersen")
+    anna = _english(PersonFactory(name="Anna Andersen"))
     authority = OrganisationFactory(name="Aarhus Kommune")
     deliver_letter(sender=authority, recipient=anna, label="Nyt om affald", files=[text_file("Affald.")])
     item = deliver_letter(
@@ -62,7 +62,7 @@ def test_a_citizen_reads_a_letter_downloads_its_document_and_gets_the_appointmen
 
 
 def test_flagging_in_the_list_updates_in_place(page):
-    anna = PersonFactory(name="Anna Andersen")
+    anna = _english(PersonFactory(name="Anna Andersen"))
     item = deliver_letter(
         sender=OrganisationFactory(name="Skattestyrelsen"), recipient=anna, label="Årsopgørelse"
     )
