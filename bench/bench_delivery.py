@@ -158,18 +158,21 @@ def bench_resend(pushes: int, systems: int) -> list[str]:
             VALUES ('87654321', 'Bench Styrelse', 'AUTHORITY', '', false, false, '', now())
             """
         )
-        # Port 9 on loopback: nothing listens, so every push is refused at once.
-        cursor.execute(
-            """
-            INSERT INTO adminaccess_system (system_id, organisation_id, kind, name, protocol, endpoint,
-                memo_version, is_default, status, technical_contact_email, token_hash, token_prefix,
-                certificate_pem, certificate_subject, certificate_issuer, certificate_serial,
-                certificate_fingerprint, allowed_ips, warnings_sent, deactivation_reason, created_at)
-            SELECT gen_random_uuid(), o.id, 'RECIPIENT', 'Push ' || g, 'REST_PUSH', 'http://127.0.0.1:9/memo',
-                '1.2', false, 'ACTIVE', '', '', '', '', '', '', '', '', '[]', 0, '', now()
-            FROM generate_series(1, %s) g CROSS JOIN (SELECT id FROM rights_organisation WHERE cvr='87654321') o
-            """,
-            [systems],
+        # Port 9 on loopback: nothing listens, so every push is refused at once. Ten rows: the
+        # ORM keeps this in step with the model's columns.
+        from adminaccess.models import System
+        from rights.models import Organisation
+
+        organisation = Organisation.objects.get(cvr="87654321")
+        System.objects.bulk_create(
+            System(
+                organisation=organisation,
+                kind=System.Kind.RECIPIENT,
+                name=f"Push {n}",
+                protocol=System.Protocol.REST_PUSH,
+                endpoint="http://127.0.0.1:9/memo",
+            )
+            for n in range(1, systems + 1)
         )
         cursor.execute(
             """
@@ -231,10 +234,9 @@ def main() -> int:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
-        lines = ["Delivery engine on PostgreSQL"]
-        lines += bench_release(args.messages, args.citizens)
-        lines += bench_resend(min(args.pushes, args.messages), args.systems)
-        print("\n".join(lines))
+        print("Delivery engine on PostgreSQL", flush=True)
+        print("\n".join(bench_release(args.messages, args.citizens)), flush=True)
+        print("\n".join(bench_resend(min(args.pushes, args.messages), args.systems)), flush=True)
     finally:
         from django.db import connections
 
