@@ -7,7 +7,7 @@ import pytest
 from mailbox.models import Delivery, Message
 from tests.adminaccess.eventlog.helpers import Role, held, staff_member
 from tests.browser.conftest import log_in, shot
-from tests.factories import OrganisationFactory, PersonFactory, make_system
+from tests.factories import OrganisationFactory, PersonFactory, make_message, make_system
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,3 +50,20 @@ def test_staff_recall_a_held_message_and_find_the_recall_in_the_event_log(page):
     assert "Sagsbehandler Sofie" in text
     assert str(message.message_uuid) in text
     shot(page, "admin-eventlog-recall")
+
+
+def test_usage_statistics_show_charts_with_a_table_behind_each(page):
+    kommune = OrganisationFactory(name="Statistikby Kommune")
+    system = make_system(kommune, name="Ydelsessystem")[0]
+    for _ in range(3):
+        make_message(sender=kommune, sender_system=system)
+    staff = staff_member(kommune, Role.EVENT_LOG_READER, name="Analytiker Anna")
+
+    log_in(page, staff)
+    page.goto("/admin/statistics/")
+    assert page.locator("h1").inner_text() == "Usage statistics"
+    assert page.locator(".usage-chart").count() == 2
+    today = page.locator("#days tbody tr").last
+    assert today.locator("td").first.inner_text() == "3"  # sent today
+    assert "Ydelsessystem" in page.locator("#systems").inner_text()
+    shot(page, "admin-usage-statistics")

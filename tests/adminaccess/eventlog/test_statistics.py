@@ -147,7 +147,18 @@ def test_the_page_shows_charts_with_tables(reader_client):
         "failed": 1,
     }
     body = response.content.decode()
-    assert body.count('class="usage-chart" aria-hidden="true"') == 2
+    assert body.count('class="usage-chart m-0" aria-hidden="true"') == 2
+    # One column per series per day; the tallest reaches the top line.
+    chart = response.context["traffic_chart"]
+    assert [(b["day"], b["value"]) for b in chart["bars"]] == [
+        (D1, 3),
+        (D1, 0),
+        (D2, 1),
+        (D2, 2),
+        (D3, 1),
+        (D3, 0),
+    ]
+    assert chart["bars"][0]["y"] == chart["top"]
     assert 'id="days"' in body and 'id="read-share"' in body and 'id="systems"' in body
     assert "Ydelsessystem" in body
 
