@@ -77,3 +77,34 @@ def test_a_citizen_writes_to_an_authority_found_through_suggestions(page):
     assert "Your message was sent to Byens Kommune, Parkering og bøder." in page.content()
     message = Message.objects.get(sender_person=anna)
     assert message.contact_point == point and message.label == "Klage over afgift"
+
+
+def test_a_citizen_browses_the_contact_tree_and_saves_a_draft(page):
+    from contactstructure.models import ContactGroup
+    from mailbox.models import Draft
+
+    town = OrganisationFactory(name="Byens Kommune")
+    family = ContactGroup.objects.create(
+        organisation=town, label="Familie og børn", info_text="Dagtilbud og skole"
+    )
+    point = make_contact_point(
+        town, label="Pladsanvisningen", group=family, info_text="Om pladser i dagtilbud"
+    )
+    anna = PersonFactory(name="Anna Andersen")
+
+    log_in(page, anna)
+    page.goto("/post/write/")
+    page.get_by_role("link", name="Byens Kommune").click()
+    page.get_by_text("Familie og børn").click()
+    shot(page, "writing-browse-tree")
+    page.get_by_role("link", name="Pladsanvisningen").click()
+    # Nothing can receive it yet: the form says so, and a draft can still be saved.
+    assert page.get_by_text("cannot receive messages right now").is_visible()
+    page.get_by_label("Title").fill("Plads til Ida")
+    page.get_by_role("button", name="Save draft").click()
+    page.wait_for_load_state()
+    page.goto("/post/drafts/")
+    shot(page, "writing-drafts")
+
+    assert page.get_by_role("link", name="Plads til Ida").is_visible()
+    assert Draft.objects.get(author=anna).contact_point == point
