@@ -75,3 +75,38 @@ def test_a_pull_system_lists_fetches_and_confirms_the_letter(
     assert Delivery.objects.get(message=message).state == Delivery.State.DONE
     # A person has no sender system and so no receipt queue: nothing is stored for them.
     assert Receipt.objects.filter(message=message).count() == 0
+
+
+def test_a_memo_1_1_system_fetches_a_valid_1_1_letter_from_a_representative(
+    client, town, django_capture_on_commit_callbacks
+):
+    from memo import validate
+    from rights.models import MailboxAccess
+    from tests.factories import PersonFactory, make_access
+    from tests.mailbox.writing.conftest import act_in
+
+    old, token = make_system(
+        town,
+        kind=System.Kind.RECIPIENT,
+        is_default=True,
+        protocol=System.Protocol.REST_PULL,
+        memo_version="1.1",
+    )
+    point = make_contact_point(town, field1_label="Sagsnummer", kle_codes=["27.24"])
+    owner, helper = PersonFactory(), PersonFactory()
+    make_access(mailbox=owner.mailbox, grantee=helper, level=MailboxAccess.Level.READ_WRITE)
+    client.force_login(helper.user)
+    act_in(client, owner.mailbox)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            f"/post/write/{point.deep_link_key}/",
+            {"title": "T", "text": "Hej", "field1": "S-1", "action": "send"},
+        )
+    message = Message.objects.get(contact_point=point)
+    client.logout()
+
+    fetched = client.get(f"/apis/v1/memos/{message.message_uuid}", **basic(old, token))
+
+    report = validate(fetched.content)
+    assert report.ok, report.errors
+    assert report.version == "1.1"
