@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from adminaccess.models import Event
+from adminaccess.selectors import PAGE_SIZE
 from mailbox.models import Delivery, Message
 from tests.adminaccess.eventlog.helpers import Role, held, staff_member
 from tests.browser.conftest import log_in, shot
@@ -39,7 +41,7 @@ def test_staff_recall_a_held_message_and_find_the_recall_in_the_event_log(page):
     assert Delivery.objects.get(message=message).state == Delivery.State.CANCELLED
 
     page.goto("/admin/events/")
-    page.get_by_label("Event").select_option("MESSAGE_RECALLED_BY_ADMINISTRATOR")
+    page.get_by_label("Event", exact=True).select_option("MESSAGE_RECALLED_BY_ADMINISTRATOR")
     page.get_by_label("Message UUID").fill(str(message.message_uuid))
     page.get_by_role("button", name="Show events").click()
     page.wait_for_load_state()
@@ -67,3 +69,24 @@ def test_usage_statistics_show_charts_with_a_table_behind_each(page):
     assert today.locator("td").first.inner_text() == "3"  # sent today
     assert "Ydelsessystem" in page.locator("#systems").inner_text()
     shot(page, "admin-usage-statistics")
+
+
+def test_older_events_load_in_place_and_the_address_follows(page):
+    kommune = OrganisationFactory(name="Sideby Kommune")
+    Event.objects.bulk_create(
+        Event(tag=Event.Tag.SYSTEM_CHANGED, organisation=kommune, details={"n": n})
+        for n in range(PAGE_SIZE + 5)
+    )
+    staff = staff_member(kommune, Role.EVENT_LOG_READER, name="Læser Lars")
+
+    log_in(page, staff)
+    page.goto("/admin/events/?tag=SYSTEM_CHANGED")
+    assert page.locator("#events tbody tr").count() == PAGE_SIZE
+    page.evaluate("window.notReloaded = true")
+    page.get_by_role("link", name="Older events").click()
+    page.wait_for_url("**after=**")
+    page.locator("#events tbody tr").nth(4).wait_for()
+    assert page.locator("#events tbody tr").count() == 5
+    assert page.evaluate("window.notReloaded") is True  # swapped in place by htmx
+    assert page.get_by_label("Event", exact=True).input_value() == "SYSTEM_CHANGED"
+    shot(page, "admin-eventlog-older")
