@@ -183,3 +183,17 @@ def test_an_event_outlives_the_message_it_names():
     message.delete()
     stored = Event.objects.get(pk=event.pk)
     assert (stored.message_id, stored.message_uuid) == (None, message_uuid)
+
+
+# TestIdentity (the test portal's marker on test citizens and companies)
+
+
+def test_a_test_identity_is_a_person_or_a_company_never_both_or_neither():
+    from adminaccess.models import TestIdentity
+    from tests.factories import CompanyFactory, PersonFactory
+
+    organisation, person, company = OrganisationFactory(), PersonFactory(), CompanyFactory()
+    with violates("testidentity_person_or_company", TestIdentity):
+        TestIdentity.objects.create(organisation=organisation, person=person, company=company)
+    with violates("testidentity_person_or_company", TestIdentity):
+        TestIdentity.objects.create(organisation=organisation)
