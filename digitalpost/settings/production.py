@@ -27,3 +27,9 @@ SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# Logging in: the language cookie travels only over HTTPS like the session, and MitID's
+# answers are checked against a verified TLS connection (see rights/oidc.py).
+LANGUAGE_COOKIE_SECURE = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+OIDC_VERIFY_SSL = True
