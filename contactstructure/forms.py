@@ -8,7 +8,13 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from contactstructure.importexport import MAX_FILE_BYTES, group_paths
-from contactstructure.models import CITIZEN_MAX_ATTACHMENTS, CITIZEN_MAX_BYTES, ContactGroup, RoutingRule
+from contactstructure.models import (
+    CITIZEN_MAX_ATTACHMENTS,
+    CITIZEN_MAX_BYTES,
+    ContactGroup,
+    ContactPoint,
+    RoutingRule,
+)
 from contactstructure.services import (
     GROUP_PATH_SEPARATOR,
     contact_point_field_errors,
@@ -180,6 +186,7 @@ class ContactPointForm(DkfdsForm):
 
     def __init__(self, *args, organisation: Organisation, contact_point=None, **kwargs):
         self.contact_point = contact_point
+        self.organisation = organisation
         if contact_point is not None:
             kwargs.setdefault(
                 "initial",
@@ -253,6 +260,13 @@ class ContactPointForm(DkfdsForm):
         )
         for name, message in errors.items():
             self.add_error("max_size_kb" if name == "max_size_bytes" else name, message)
+        same_id = ContactPoint.objects.filter(
+            organisation=self.organisation, contact_point_id=data.get("contact_point_id", "")
+        )
+        if self.contact_point is not None:
+            same_id = same_id.exclude(pk=self.contact_point.pk)
+        if "contact_point_id" not in self.errors and same_id.exists():
+            self.add_error("contact_point_id", _("Another contact point already has this id."))
         return data
 
     def service_values(self) -> dict:

@@ -8,6 +8,7 @@ must fill, its own (lower) size limits, and the recipient system its mail is rou
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from django.db import models
 from django.db.models import Q
@@ -166,6 +167,8 @@ class ImportJob(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Moved on by every progress write, so a job no task is working on can be told apart.
+    updated_at = models.DateTimeField(default=timezone.now)
     file_name = models.CharField(max_length=255)
     file_format = models.CharField(max_length=4, choices=Format.choices)
     # The uploaded file itself (at most a few MB), emptied once it has been applied.
@@ -179,6 +182,10 @@ class ImportJob(models.Model):
     groups_created_count = models.PositiveIntegerField(default=0)
     # [{"row": 3, "column": "kle_codes", "message": "..."}]; row 0 is the file as a whole.
     errors = models.JSONField(default=list, blank=True)
+    # Every error found; ``errors`` keeps only the first ones of a very bad file.
+    error_count = models.PositiveIntegerField(default=0)
+    # The uploader's language: the tasks write the report in it.
+    language = models.CharField(max_length=10, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -186,9 +193,16 @@ class ImportJob(models.Model):
     def __str__(self) -> str:
         return f"{self.file_name} ({self.status})"
 
+    #: A step still running after this long has probably lost its task (broker or worker down).
+    STUCK_AFTER = timedelta(minutes=2)
+
     @property
     def is_running(self) -> bool:
         return self.status in {self.Status.PENDING, self.Status.VALIDATING, self.Status.APPLYING}
+
+    @property
+    def looks_stuck(self) -> bool:
+        return self.is_running and timezone.now() - self.updated_at > self.STUCK_AFTER
 
     @property
     def percent(self) -> int:

@@ -6,10 +6,11 @@ import logging
 import re
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from adminaccess.models import Event, System
@@ -706,7 +707,12 @@ MAX_REPORTED_ERRORS = 1000
 
 
 def import_job_create(
-    *, organisation: Organisation, file_name: str, data: bytes, actor_user: User | None = None
+    *,
+    organisation: Organisation,
+    file_name: str,
+    data: bytes,
+    actor_user: User | None = None,
+    language: str = "",
 ) -> ImportJob:
     """Store an uploaded file as a job and queue its check. Refuses files that are not XLSX or
     CSV or are too big (``ValidationError`` on ``file``); nothing is stored then."""
@@ -723,13 +729,15 @@ def import_job_create(
         file_name=file_name[: _max_length(ImportJob, "file_name")],
         file_format=file_format,
         data=data,
+        language=language[: _max_length(ImportJob, "language")],
     )
     enqueue_after_commit(validate_import_job, job.pk)
     return job
 
 
-def _finish_check(job_id: int, status: str, plan, errors: list[dict]) -> None:
-    ImportJob.objects.filter(pk=job_id).update(
+def _finish_check(job_id: int, status: str, plan, errors: list[dict], *, expected: str) -> None:
+    # Only from the step that is finishing: a late duplicate task must not undo a later step.
+    ImportJob.objects.filter(pk=job_id, status=expected).update(
         status=status,
         processed_rows=plan.total_rows if plan else 0,
         total_rows=plan.total_rows if plan else 0,
@@ -738,7 +746,9 @@ def _finish_check(job_id: int, status: str, plan, errors: list[dict]) -> None:
         unchanged_count=plan.unchanged if plan else 0,
         groups_created_count=len(plan.new_groups) if plan else 0,
         errors=_capped(errors),
+        error_count=len(errors),
         finished_at=timezone.now(),
+        updated_at=timezone.now(),
     )
 
 
@@ -758,7 +768,9 @@ def _plan_for(job: ImportJob, progress=None):
         rows = importexport.read_file(bytes(job.data), job.file_format)
     except importexport.ImportFileError as error:
         return None, [{"row": 0, "column": "", "message": str(error)}]
-    ImportJob.objects.filter(pk=job.pk).update(total_rows=max(len(rows) - 1, 0), processed_rows=0)
+    ImportJob.objects.filter(pk=job.pk).update(
+        total_rows=max(len(rows) - 1, 0), processed_rows=0, updated_at=timezone.now()
+    )
     return importexport.plan_import(organisation=job.organisation, rows=rows, progress=progress), None
 
 
@@ -767,14 +779,22 @@ def import_job_validate(*, job_id: int) -> None:
     # A check that a lost worker left half done may simply run again: it writes only the job.
     claimed = ImportJob.objects.filter(
         pk=job_id, status__in=[ImportJob.Status.PENDING, ImportJob.Status.VALIDATING]
-    ).update(status=ImportJob.Status.VALIDATING)
+    ).update(status=ImportJob.Status.VALIDATING, updated_at=timezone.now())
     if claimed != 1:
         return
     job = ImportJob.objects.select_related("organisation").get(pk=job_id)
+    with translation.override(job.language or settings.LANGUAGE_CODE):
+        _validate(job)
+
+
+def _validate(job: ImportJob) -> None:
+    job_id = job.pk
+
+    def progress(done: int) -> None:
+        ImportJob.objects.filter(pk=job_id).update(processed_rows=done, updated_at=timezone.now())
+
     try:
-        plan, file_errors = _plan_for(
-            job, progress=lambda done: ImportJob.objects.filter(pk=job_id).update(processed_rows=done)
-        )
+        plan, file_errors = _plan_for(job, progress=progress)
     except Exception:
         log.exception("Checking import job %s failed", job_id)
         _finish_check(
@@ -782,14 +802,16 @@ def import_job_validate(*, job_id: int) -> None:
             ImportJob.Status.FAILED,
             None,
             [{"row": 0, "column": "", "message": gettext("The file could not be checked.")}],
+            expected=ImportJob.Status.VALIDATING,
         )
         return
+    validating = ImportJob.Status.VALIDATING
     if file_errors:
-        _finish_check(job_id, ImportJob.Status.INVALID, None, file_errors)
+        _finish_check(job_id, ImportJob.Status.INVALID, None, file_errors, expected=validating)
     elif plan.errors:
-        _finish_check(job_id, ImportJob.Status.INVALID, plan, plan.errors)
+        _finish_check(job_id, ImportJob.Status.INVALID, plan, plan.errors, expected=validating)
     else:
-        _finish_check(job_id, ImportJob.Status.VALID, plan, [])
+        _finish_check(job_id, ImportJob.Status.VALID, plan, [], expected=validating)
 
 
 def import_job_confirm(*, job: ImportJob, actor_user: User | None = None) -> bool:
@@ -798,7 +820,7 @@ def import_job_confirm(*, job: ImportJob, actor_user: User | None = None) -> boo
     from contactstructure.tasks import apply_import_job
 
     confirmed = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.VALID).update(
-        status=ImportJob.Status.APPLYING, processed_rows=0
+        status=ImportJob.Status.APPLYING, processed_rows=0, updated_at=timezone.now()
     )
     if confirmed != 1:
         return False
@@ -812,14 +834,40 @@ def import_job_apply(*, job_id: int) -> None:
     job = ImportJob.objects.select_related("organisation", "created_by").filter(pk=job_id).first()
     if job is None or job.status != ImportJob.Status.APPLYING:
         return
-    plan, file_errors = _plan_for(job)
-    errors = file_errors or (plan.errors if plan else [])
-    if errors:
-        _finish_check(job_id, ImportJob.Status.INVALID, plan, errors)
-        return
+    with translation.override(job.language or settings.LANGUAGE_CODE):
+        _apply(job)
+
+
+def import_job_restart(*, job: ImportJob) -> bool:
+    """Queue the step of a job that no task seems to be working on (a lost task, a broker that
+    was down). Harmless if the task was only slow: each step does its work once."""
+    from contactstructure.tasks import apply_import_job, validate_import_job
+
+    if not job.looks_stuck:
+        return False
+    ImportJob.objects.filter(pk=job.pk).update(updated_at=timezone.now())
+    task = apply_import_job if job.status == ImportJob.Status.APPLYING else validate_import_job
+    enqueue_after_commit(task, job.pk)
+    return True
+
+
+def _apply(job: ImportJob) -> None:
+    job_id = job.pk
     with transaction.atomic():
-        # Claim inside the transaction: a second run waits here, then finds nothing to claim.
+        # Claim first: the update locks the job row, so a second run waits here and then finds
+        # nothing to claim; the rows are checked and applied under that one lock.
         claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.APPLYING).update(
+            updated_at=timezone.now()
+        )
+        if claimed != 1:
+            return
+        plan, file_errors = _plan_for(job)
+        errors = file_errors or (plan.errors if plan else [])
+        if errors:
+            _finish_check(job_id, ImportJob.Status.INVALID, plan, errors, expected=ImportJob.Status.APPLYING)
+            return
+        _apply_plan(job=job, plan=plan)
+        ImportJob.objects.filter(pk=job_id).update(
             status=ImportJob.Status.APPLIED,
             processed_rows=plan.total_rows,
             total_rows=plan.total_rows,
@@ -828,12 +876,11 @@ def import_job_apply(*, job_id: int) -> None:
             unchanged_count=plan.unchanged,
             groups_created_count=len(plan.new_groups),
             errors=[],
+            error_count=0,
             data=b"",
             finished_at=timezone.now(),
+            updated_at=timezone.now(),
         )
-        if claimed != 1:
-            return
-        _apply_plan(job=job, plan=plan)
 
 
 def _apply_plan(*, job: ImportJob, plan) -> None:

@@ -25,4 +25,5 @@ urlpatterns = [
     path("import/<int:job_id>/", views.import_job, name="contact-structure-import-job"),
     path("import/<int:job_id>/progress/", views.import_progress, name="contact-structure-import-progress"),
     path("import/<int:job_id>/apply/", views.import_apply, name="contact-structure-import-apply"),
+    path("import/<int:job_id>/restart/", views.import_restart, name="contact-structure-import-restart"),
 ]

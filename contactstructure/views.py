@@ -372,7 +372,11 @@ def import_upload(request):
         upload = form.cleaned_data["file"]
         try:
             job = services.import_job_create(
-                organisation=organisation, file_name=upload.name, data=upload.read(), actor_user=request.user
+                organisation=organisation,
+                file_name=upload.name,
+                data=upload.read(),
+                actor_user=request.user,
+                language=request.LANGUAGE_CODE,
             )
         except ValidationError as error:
             form.add_service_errors(error)
@@ -415,4 +419,13 @@ def import_apply(request, job_id: int):
     job = _job(request, job_id)
     if not services.import_job_confirm(job=job, actor_user=request.user):
         messages.error(request, _("This file cannot be applied now: it is not checked and free of errors."))
+    return redirect("adminaccess:contact-structure-import-job", job_id=job.pk)
+
+
+@require_POST
+@administrator
+def import_restart(request, job_id: int):
+    job = _job(request, job_id)
+    if services.import_job_restart(job=job):
+        messages.info(request, _("The import was started again."))
     return redirect("adminaccess:contact-structure-import-job", job_id=job.pk)

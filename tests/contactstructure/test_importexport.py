@@ -415,3 +415,46 @@ def test_a_company_cannot_import_a_contact_structure(run):
 
     job = run(CompanyFactory(), "firma.csv", csv_file(",pas,Pas,,,,,,,,,,,,"))
     assert job.errors == [{"row": 0, "column": "", "message": "Only authorities have a contact structure."}]
+
+
+def test_a_job_no_task_works_on_can_be_started_again(authority, django_capture_on_commit_callbacks):
+    # The broker was down when the file was uploaded: the job waits, and nothing else happened.
+    job = services.import_job_create(
+        organisation=authority, file_name="late.csv", data=csv_file(",pas,Pas,,,,,,,,,,,,")
+    )
+    assert job.status == ImportJob.Status.PENDING
+    assert services.import_job_restart(job=job) is False  # not stuck yet: leave it to its task
+
+    ImportJob.objects.filter(pk=job.pk).update(updated_at=timezone.now() - ImportJob.STUCK_AFTER * 2)
+    job.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.import_job_restart(job=job) is True
+    job.refresh_from_db()
+
+    assert job.status == ImportJob.Status.VALID
+
+
+def test_a_late_duplicate_check_does_not_undo_a_confirmed_job(authority, run):
+    job = run(authority, "dup.csv", csv_file(",pas,Pas,,,,,,,,,,,,"), apply=False)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.APPLYING)
+    services.import_job_validate(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.APPLYING
+
+
+def test_the_report_is_written_in_the_uploaders_language(authority, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.import_job_create(
+            organisation=authority, file_name="x.csv", data=b"id\r\na\r\n", language="en"
+        )
+    job.refresh_from_db()
+    assert job.language == "en"
+    assert job.errors[0]["message"] == "This column is missing."
+
+
+def test_a_very_bad_file_keeps_the_first_errors_and_counts_them_all(authority, run, monkeypatch):
+    monkeypatch.setattr(services, "MAX_REPORTED_ERRORS", 2)
+    job = run(authority, "bad.csv", csv_file(*[f",p{i},P,,,9,,,,,,,,," for i in range(3)]))
+    assert job.error_count == 3
+    assert job.errors[2] == {"row": 0, "column": "", "message": "…and 1 more errors."}
+    assert len(job.errors) == 3

@@ -28,6 +28,7 @@ URLS = [
     ("adminaccess:contact-structure-import-job", {"job_id": 1}),
     ("adminaccess:contact-structure-import-progress", {"job_id": 1}),
     ("adminaccess:contact-structure-import-apply", {"job_id": 1}),
+    ("adminaccess:contact-structure-import-restart", {"job_id": 1}),
 ]
 
 

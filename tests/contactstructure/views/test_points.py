@@ -92,7 +92,9 @@ def test_it_refuses_an_id_the_organisation_already_uses(admin_client, authority)
     response = admin_client.post(CREATE, point_form())
 
     assert response.status_code == 400
-    assert list(response.context["form"].errors) == ["contact_point_id"]
+    assert response.context["form"].errors == {
+        "contact_point_id": ["Another contact point already has this id."]
+    }
     assert counts() == before
 
 
