@@ -449,3 +449,26 @@ def test_reactivating_an_active_system_changes_nothing(logged_in, authority):
     response = logged_in.post(_url("systems-reactivate", system))
     assert response.status_code == 302
     assert row_counts(System, Event) == counts
+
+
+def test_the_daily_warning_is_on_the_beat_schedule(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["warn-expiring-certificates"]
+    assert entry["task"] == warn_expiring_certificates.name == "adminaccess.tasks.warn_expiring_certificates"
+    assert entry["schedule"] == timedelta(days=1)
+
+
+def test_after_switching_organisation_the_first_ones_systems_are_not_found(client, authority):
+    other = OrganisationFactory(name="Anden Kommune")
+    both = make_staff(authority, Role.SYSTEM_ADMINISTRATOR)
+    StaffRole.objects.create(user=both.user, organisation=other, role=Role.SYSTEM_ADMINISTRATOR)
+    mine, _ = make_system(authority, name="Min")
+    theirs, _ = make_system(other, name="Deres")
+    client.force_login(both.user)
+    client.post(reverse("adminaccess:switch-organisation"), {"organisation": authority.pk})
+
+    assert client.get(_url("systems-detail", mine)).status_code == 200
+    client.post(reverse("adminaccess:switch-organisation"), {"organisation": other.pk})
+
+    assert [r["system"] for r in client.get(_url("systems")).context["senders"]] == [theirs]
+    assert client.get(_url("systems-detail", mine)).status_code == 404
+    assert client.get(_url("systems-detail", theirs)).status_code == 200
