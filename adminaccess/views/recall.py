@@ -105,14 +105,16 @@ def recall(request):
     if form.is_bound and not form.is_valid():
         return render(request, "adminaccess/recall/search.html", context, status=400)
     flt = form.recall_filter() if form.is_bound else RecallFilter()
-    held = held_messages(organisation=request.staff.organisation, flt=flt)
-    context.update(
-        held=list(held[:LIST_LIMIT]),
-        count=held.count(),
-        limit=LIST_LIMIT,
-        mass=form.is_bound and form.mass_filter().is_mass_send,
-        mass_query=_mass_query(form.mass_filter()) if form.is_bound else "",
-    )
+    organisation = request.staff.organisation
+    held = held_messages(organisation=organisation, flt=flt)
+    context.update(held=list(held[:LIST_LIMIT]), count=held.count(), limit=LIST_LIMIT)
+    mass = form.mass_filter() if form.is_bound else RecallFilter()
+    if mass.is_mass_send:
+        # The whole send, whatever else narrows the list (a recipient, one UUID).
+        context.update(
+            mass_count=held_messages(organisation=organisation, flt=mass).count(),
+            mass_query=_mass_query(mass),
+        )
     return render(request, "adminaccess/recall/search.html", context)
 
 

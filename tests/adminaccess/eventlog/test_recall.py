@@ -268,3 +268,16 @@ def test_the_mass_recall_works_in_chunks_and_counts_exactly(kommune, system, rec
     again = messages_recall_mass(organisation=kommune, flt=flt, actor_user=recaller.user, chunk=2)
     assert (again.recalled, again.already_gone) == (0, 0)
     assert _recall_events().count() == 5
+
+
+def test_the_mass_send_button_counts_the_whole_send_even_when_the_list_is_narrowed(
+    staff_client, kommune, system
+):
+    person = PersonFactory()
+    held(kommune, system, recipient=person)
+    held(kommune, system)
+    params = {"sender_system": system.pk, "value_date": tomorrow().isoformat(), "recipient": person.cpr}
+    response = staff_client.get(reverse("adminaccess:recall"), params)
+    assert (response.context["count"], response.context["mass_count"]) == (1, 2)
+    assert "Recall the whole mass send (2 messages)" in response.content.decode()
+    assert "recipient" not in response.context["mass_query"]
