@@ -358,3 +358,13 @@ def test_control_characters_in_the_title_and_fields_are_dropped_not_fatal(
     memo = memo_of(Message.objects.get(sender_person=anna))
     assert memo.header.label == "Klage over afgift"
     assert memo.header.recipient.contact_point.contact_info[0].value == "AB1"
+
+
+def test_a_field_error_is_tied_to_its_input(
+    anna_client, parking, default_system, django_capture_on_commit_callbacks
+):
+    response = post_letter(anna_client, parking, django_capture_on_commit_callbacks, field1="")
+
+    body = response.content.decode()
+    assert 'aria-describedby="id_field1-error1"' in body
+    assert 'href="#id_field1"' in body
