@@ -91,3 +91,29 @@ def test_an_administrator_builds_exports_and_imports_a_contact_structure(page, a
     assert ContactGroup.objects.count() == 2
     page.goto("/admin/contact-structure/")
     assert page.get_by_text("Flytning").first.is_visible()
+
+
+def test_the_import_page_shows_progress_and_updates_itself(page, administrator):
+    authority = administrator.user.staff_roles.get().organisation
+    job = ImportJob.objects.create(
+        organisation=authority,
+        file_name="stor.xlsx",
+        file_format="xlsx",
+        status=ImportJob.Status.VALIDATING,
+        total_rows=4000,
+        processed_rows=1000,
+    )
+    log_in(page, administrator)
+    page.goto(f"/admin/contact-structure/import/{job.pk}/")
+    assert page.locator("#import-progress").get_attribute("value") == "25"
+    shot(page, "contact-structure-import-progress")
+
+    ImportJob.objects.filter(pk=job.pk).update(processed_rows=3000)
+    page.get_by_text("Checked 3000 of 4000 rows").wait_for()
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.VALID, processed_rows=4000, created_count=4000
+    )
+
+    # htmx swaps the status in place, without a reload.
+    page.get_by_role("button", name="Apply the file").wait_for()
+    assert page.locator("#import-progress").count() == 0
