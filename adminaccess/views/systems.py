@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -55,10 +56,11 @@ def _remember_token(request, system: System, token: str) -> None:
 
 
 def _take_token(request, system: System) -> str | None:
-    stored = request.session.get(_NEW_TOKEN_KEY)
+    # Taken out on the first detail page shown, whichever system it is for: a token is never
+    # left lying in the session.
+    stored = request.session.pop(_NEW_TOKEN_KEY, None)
     if not stored or stored.get("system") != system.pk:
         return None
-    del request.session[_NEW_TOKEN_KEY]
     return stored["token"]
 
 
@@ -114,12 +116,13 @@ def system_detail(request, pk: int):
 
 def _render_detail(request, system: System, *, certificate_form: CertificateForm, status: int = 200):
     now = timezone.now()
-    return render(
+    new_token = _take_token(request, system)
+    response = render(
         request,
         "adminaccess/systems/detail.html",
         {
             "system": system,
-            "new_token": _take_token(request, system),
+            "new_token": new_token,
             "certificate_state": _certificate_state(system, now),
             "certificate_fingerprint": format_fingerprint(system.certificate_fingerprint),
             "certificate_form": certificate_form,
@@ -128,6 +131,10 @@ def _render_detail(request, system: System, *, certificate_form: CertificateForm
         },
         status=status,
     )
+    if new_token:
+        # Neither the browser's cache nor its back button may show the token again.
+        patch_cache_control(response, no_store=True, no_cache=True, private=True)
+    return response
 
 
 @staff_required(Role.SYSTEM_ADMINISTRATOR)

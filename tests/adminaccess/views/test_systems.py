@@ -84,6 +84,7 @@ def test_it_creates_a_sender_system_and_shows_its_token_once(logged_in, authorit
     assert token.startswith(system.token_prefix)
     assert system.token_hash == hashlib.sha256(token.encode()).hexdigest()
     assert token in first.content.decode()
+    assert "no-store" in first["Cache-Control"]
 
     again = logged_in.get(response["Location"])
     assert again.context["new_token"] is None
