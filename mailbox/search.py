@@ -202,21 +202,27 @@ def _index_batch(ids: list[int]) -> int:
     with transaction.atomic():
         # A second task with the same ids (or the sweep) may have won: its rows are kept.
         MessageText.objects.bulk_create(rows, ignore_conflicts=True)
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    """
-                    UPDATE mailbox_messagetext t SET vector =
-                        setweight(to_tsvector(%s::regconfig, m.label), 'A')
-                        || setweight(to_tsvector(%s::regconfig, m.sender_label), 'A')
-                        || setweight(to_tsvector(%s::regconfig, m.recipient_label), 'A')
-                        || setweight(to_tsvector(%s::regconfig, t.text), 'B')
-                    FROM mailbox_message m
-                    WHERE m.id = t.message_id AND t.vector IS NULL AND t.message_id = ANY(%s)
-                    """,
-                    [TS_CONFIG, TS_CONFIG, TS_CONFIG, TS_CONFIG, [r.message_id for r in rows]],
-                )
+        message_vectors_update(message_ids=[r.message_id for r in rows])
     return len(rows)
+
+
+def message_vectors_update(*, message_ids: list[int]) -> None:
+    """PostgreSQL: build the tsvector of title, sender, recipient and text for these rows."""
+    if connection.vendor != "postgresql" or not message_ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE mailbox_messagetext t SET vector =
+                setweight(to_tsvector(%s::regconfig, m.label), 'A')
+                || setweight(to_tsvector(%s::regconfig, m.sender_label), 'A')
+                || setweight(to_tsvector(%s::regconfig, m.recipient_label), 'A')
+                || setweight(to_tsvector(%s::regconfig, t.text), 'B')
+            FROM mailbox_message m
+            WHERE m.id = t.message_id AND t.vector IS NULL AND t.message_id = ANY(%s)
+            """,
+            [TS_CONFIG, TS_CONFIG, TS_CONFIG, TS_CONFIG, list(message_ids)],
+        )
 
 
 def messages_unindexed(*, after_id: int = 0, limit: int = INDEX_BATCH) -> list[int]:

@@ -81,26 +81,38 @@ def mailbox_items_list(*, mailbox: Mailbox, folder: Folder, listing: Listing) ->
     """
     deadline_actions = Action.objects.filter(document__message=OuterRef("message"), end_at__isnull=False)
     attachments = Document.objects.filter(message=OuterRef("message"), kind=Document.Kind.ADDITIONAL)
-    party = "message__recipient_label" if _is_sent(folder) else "message__sender_label"
-    items = (
-        MailboxItem.objects.filter(mailbox=mailbox, folder=folder, deleted_at__isnull=True)
-        .select_related("message", "message__sender_organisation")
-        .annotate(
-            party=Lower(party),
-            title=Lower("message__label"),
-            has_attachments=Exists(attachments),
-            has_action_deadline=Exists(deadline_actions),
-        )
-    )
+    items = MailboxItem.objects.filter(mailbox=mailbox, folder=folder, deleted_at__isnull=True)
     if listing.unread_only:
         items = items.filter(read_at__isnull=True)
     if listing.sender:
         items = items.filter(message__sender_id=listing.sender)
     if listing.has_deadline:
-        items = items.filter(Q(message__reply_by__isnull=False) | Q(has_action_deadline=True))
+        items = items.filter(Q(message__reply_by__isnull=False) | Exists(deadline_actions))
     if listing.search:
         items = items_search(items, listing.search)
-    return items.order_by(*SORTS.get(listing.sort, SORTS[DEFAULT_SORT]))
+    sort = listing.sort if listing.sort in SORTS else DEFAULT_SORT
+    # Only the sort key in use is computed: each costs a function call on every row sorted.
+    if sort.lstrip("-") == "sender":
+        items = items.annotate(
+            party=Lower("message__recipient_label" if _is_sent(folder) else "message__sender_label")
+        )
+    elif sort.lstrip("-") == "title":
+        items = items.annotate(title=Lower("message__label"))
+    return (
+        items.select_related("message", "message__sender_organisation")
+        .annotate(has_attachments=Exists(attachments), has_action_deadline=Exists(deadline_actions))
+        .order_by(*SORTS[sort])
+    )
+
+
+def mailbox_items_count(*, mailbox: Mailbox, folder: Folder, listing: Listing) -> int | None:
+    """The count of an unfiltered listing straight from the folder index, or None if filtered."""
+    if listing.sender or listing.has_deadline or listing.search:
+        return None
+    items = MailboxItem.objects.filter(mailbox=mailbox, folder=folder, deleted_at__isnull=True)
+    if listing.unread_only:
+        items = items.filter(read_at__isnull=True)
+    return items.count()
 
 
 def senders_in_folder(*, mailbox: Mailbox, folder: Folder) -> list[tuple[str, str]]:
