@@ -114,17 +114,19 @@ def push_delivery_process(delivery_id: int, *, now: datetime | None = None) -> s
                 state=Delivery.State.FAILED, attempts=attempts, last_error=outcome.error, completed_at=now
             )
             Message.objects.filter(pk=message.pk).update(state=Message.State.FAILED)
-            Receipt.objects.create(
-                kind=Receipt.Kind.BUSINESS,
-                sender_system=message.sender_system,
-                organisation=message.sender_organisation,
-                message=message,
-                message_uuid=message.message_uuid,
-                transmission_id=message.transmission_id,
-                status=Receipt.Status.INVALID,
-                error_code="RECIPIENT_SYSTEM_REJECTED",
-                error_message=f"The recipient system refused the message: {outcome.error}"[:1000],
-            )
+            # A letter written in the inbox has no sender system, so no receipt queue to tell.
+            if message.sender_system_id is not None:
+                Receipt.objects.create(
+                    kind=Receipt.Kind.BUSINESS,
+                    sender_system=message.sender_system,
+                    organisation=message.sender_organisation,
+                    message=message,
+                    message_uuid=message.message_uuid,
+                    transmission_id=message.transmission_id,
+                    status=Receipt.Status.INVALID,
+                    error_code="RECIPIENT_SYSTEM_REJECTED",
+                    error_message=f"The recipient system refused the message: {outcome.error}"[:1000],
+                )
             return "failed-permanent"
         Delivery.objects.filter(pk=delivery.pk).update(
             state=Delivery.State.PENDING,

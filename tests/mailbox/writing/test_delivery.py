@@ -110,3 +110,24 @@ def test_a_memo_1_1_system_fetches_a_valid_1_1_letter_from_a_representative(
     report = validate(fetched.content)
     assert report.ok, report.errors
     assert report.version == "1.1"
+
+
+def test_a_permanent_refusal_by_a_push_system_fails_the_letter_cleanly(
+    anna_client, town, server, django_capture_on_commit_callbacks
+):
+    server.statuses = [400]
+    make_system(
+        town,
+        kind=System.Kind.RECIPIENT,
+        is_default=True,
+        protocol=System.Protocol.REST_PUSH,
+        endpoint=server.url,
+    )
+    point = make_contact_point(town)
+
+    message = write(anna_client, point, django_capture_on_commit_callbacks)
+
+    message.refresh_from_db()
+    assert Delivery.objects.get(message=message).state == Delivery.State.FAILED
+    assert message.state == Message.State.FAILED
+    assert Receipt.objects.filter(message=message).count() == 0
