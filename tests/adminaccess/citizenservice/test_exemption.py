@@ -174,3 +174,20 @@ def test_it_refuses_an_action_on_a_mailbox_not_looked_up(client, staff):
 
     assert response.status_code == 404
     assert row_counts(Exemption, Event) == before
+
+
+def test_it_exempts_a_company_at_the_print_address_given(client, staff, organisation):
+    from tests.factories import CompanyFactory
+
+    company = CompanyFactory(cvr="12345678", name="Tømrer ApS")
+    look_up(client, company.cvr)
+    url = party_url(company.mailbox, "exempt")
+    assert client.get(url).context["form"]["print_address"].value() == ""
+
+    response = client.post(url, {"reason": "Closing down", "print_address": "Industrivej 7", "confirm": "1"})
+
+    assert response.status_code == 302
+    exemption = Exemption.objects.get(mailbox=company.mailbox)
+    assert (exemption.print_address, exemption.created_by) == ("Industrivej 7", staff.user)
+    event = Event.objects.get(tag=Event.Tag.DIGITAL_POST_EXEMPTED)
+    assert (event.subject, event.organisation) == ("12345678", organisation)

@@ -326,3 +326,23 @@ def test_where_the_portal_is_off_every_page_is_404(client, admin, settings, name
     assert client.get(reverse(f"adminaccess:{name}")).status_code == 404
     assert client.post(reverse(f"adminaccess:{name}"), {"name": "X"}).status_code == 404
     assert row_counts(Person, TestIdentity, Event) == before
+
+
+def test_a_test_message_to_a_test_company_lands_in_its_mailbox_for_its_employee(
+    client, admin, django_capture_on_commit_callbacks
+):
+    client.post(reverse("adminaccess:test-portal-create-company"), {"name": "Test ApS", "cvr": "87654321"})
+    company = TestIdentity.objects.get(company__isnull=False)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        receipt_page = client.get(_send(client, company)["Location"])
+
+    message = Message.objects.get()
+    assert (message.recipient_id_type, message.recipient_id, message.state) == (
+        "CVR",
+        "87654321",
+        "DELIVERED",
+    )
+    assert MailboxItem.objects.get(message=message).mailbox == company.company.mailbox
+    employee = MailboxAccess.objects.get(mailbox=company.company.mailbox).grantee
+    assert f'name="person" value="{employee.pk}"' in receipt_page.content.decode()
