@@ -16,10 +16,11 @@ from adminaccess.certificates import parse_certificate
 from adminaccess.models import Event, System
 from adminaccess.services import certificate_expiry_warnings_send, system_set_certificate
 from adminaccess.tasks import warn_expiring_certificates
+from mailbox.models import Delivery, Message
 from mailbox.resend import recipient_system_deactivate
 from rights.models import StaffRole
 from tests.adminaccess.views.helpers import der, key_pem, make_certificate, make_staff, pem
-from tests.factories import OrganisationFactory, make_system, row_counts
+from tests.factories import OrganisationFactory, make_message, make_system, row_counts
 from tests.mailbox.api.helpers import basic
 
 pytestmark = pytest.mark.django_db
@@ -422,6 +423,15 @@ def test_it_shows_health_and_reactivates_a_deactivated_recipient_system(logged_i
         failing_since=datetime(2026, 11, 21, 8, 0, tzinfo=UTC),
         warnings_sent=3,
     )
+    held = Delivery.objects.create(
+        message=make_message(
+            sender=authority, state=Message.State.ACCEPTED, channel=Message.Channel.RECIPIENT_SYSTEM
+        ),
+        channel=Message.Channel.RECIPIENT_SYSTEM,
+        state=Delivery.State.PENDING,
+        recipient_system=system,
+        next_attempt_at=timezone.now() + timedelta(days=30),
+    )
     recipient_system_deactivate(system=system, reason="No delivery for seven days")
 
     listed = logged_in.get(_url("systems")).content.decode()
@@ -442,6 +452,9 @@ def test_it_shows_health_and_reactivates_a_deactivated_recipient_system(logged_i
     )
     event = Event.objects.get(tag=Event.Tag.RECIPIENT_SYSTEM_REACTIVATED)
     assert (event.system, event.actor_user) == (system, admin.user)
+    # Mail held for it is due again at once (the delivery engine's reactivation did this).
+    held.refresh_from_db()
+    assert held.next_attempt_at <= timezone.now()
 
 
 def test_reactivating_an_active_system_changes_nothing(logged_in, authority):
