@@ -486,3 +486,13 @@ def test_after_switching_organisation_the_first_ones_systems_are_not_found(clien
     assert [r["system"] for r in client.get(_url("systems")).context["senders"]] == [theirs]
     assert client.get(_url("systems-detail", mine)).status_code == 404
     assert client.get(_url("systems-detail", theirs)).status_code == 200
+
+
+def test_the_edit_form_shows_the_current_settings(logged_in, authority):
+    system, _ = make_system(
+        authority, name="ESDH", allowed_ips=["192.0.2.0/24", "10.0.0.0/8"], technical_contact_email="it@a.dk"
+    )
+    page = logged_in.get(_url("systems-edit", system)).content.decode()
+    assert ">192.0.2.0/24\n10.0.0.0/8</textarea>" in page
+    assert 'value="ESDH"' in page and 'value="it@a.dk"' in page
+    assert 'name="kind"' not in page
