@@ -8,6 +8,8 @@ import uuid
 from datetime import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -378,3 +380,14 @@ def test_the_csv_export_refuses_a_bad_filter(client, world):
     response = client.get(reverse("adminaccess:events-export"), {"date_to": "yesterday"})
     assert response.status_code == 400
     assert list(response.context["form"].errors) == ["date_to"]
+
+
+def test_a_page_costs_three_queries_and_never_counts_the_log(world):
+    with CaptureQueriesContext(connection) as queries:
+        page = events_page(organisation=world["own"], flt=EventFilter(), size=2)
+        [(e.system, e.actor_person, e.actor_user) for e in page.events]
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert len(sql) == 3  # the organisation's systems, the UNION of branches, the page's events
+    assert not any("COUNT(" in s.upper() for s in sql)
+    # One branch per way of belonging: stamped, each of its two systems, sent and received mail.
+    assert sql[1].count(" UNION ") == 4
