@@ -346,3 +346,23 @@ def test_a_test_message_to_a_test_company_lands_in_its_mailbox_for_its_employee(
     assert MailboxItem.objects.get(message=message).mailbox == company.company.mailbox
     employee = MailboxAccess.objects.get(mailbox=company.company.mailbox).grantee
     assert f'name="person" value="{employee.pk}"' in receipt_page.content.decode()
+
+
+def test_a_refusal_receipt_is_shown_like_the_api_would_answer(client, admin, test_citizen):
+    from mailbox.models import Mailbox
+
+    Mailbox.objects.filter(pk=test_citizen.person.mailbox.pk).update(
+        status=Mailbox.Status.CLOSED, closed_at=timezone.now()
+    )
+
+    response = client.get(_send(client, test_citizen)["Location"])
+
+    receipt = Receipt.objects.get()
+    assert (receipt.status, receipt.error_code, receipt.message) == (
+        "NOT_ALLOWED",
+        "RECIPIENT_MAILBOX_CLOSED",
+        None,
+    )
+    assert response.status_code == 200
+    assert "The test message was not accepted." in response.content.decode()
+    assert not Message.objects.exists()
