@@ -87,14 +87,19 @@ class ImportFileError(Exception):
     """The file as a whole cannot be read; the message says why, for the staff member."""
 
 
-def deep_link_url(contact_point: ContactPoint) -> str:
-    """The absolute address a citizen follows to write straight to this contact point."""
-    key = str(contact_point.deep_link_key)
+def deep_link_template() -> str:
+    """The absolute deep-link address with ``{key}`` where a contact point's key goes."""
+    placeholder = "00000000-0000-0000-0000-000000000000"
     try:
-        path = reverse("write-contact-point", args=[key])
+        path = reverse("write-contact-point", args=[placeholder])
     except NoReverseMatch:
-        path = f"/post/write/{key}/"
-    return settings.HUB_BASE_URL.rstrip("/") + path
+        path = f"/post/write/{placeholder}/"
+    return settings.HUB_BASE_URL.rstrip("/") + path.replace(placeholder, "{key}")
+
+
+def deep_link_url(contact_point: ContactPoint, template: str | None = None) -> str:
+    """The absolute address a citizen follows to write straight to this contact point."""
+    return (template or deep_link_template()).replace("{key}", str(contact_point.deep_link_key))
 
 
 def escape_cell(value):
@@ -154,6 +159,7 @@ def export_rows(organisation: Organisation) -> list[list]:
     """The header and one row per contact point, ordered by group path and label."""
     paths = group_paths(organisation)
     systems = _system_references(organisation)
+    link = deep_link_template()
     points = sorted(
         ContactPoint.objects.filter(organisation=organisation),
         key=lambda p: (paths.get(p.group_id, ()), p.label, p.contact_point_id),
@@ -177,7 +183,7 @@ def export_rows(organisation: Organisation) -> list[list]:
                 YES if point.is_visible else NO,
                 YES if point.is_active else NO,
                 systems.get(point.recipient_system_id, ""),
-                deep_link_url(point),
+                deep_link_url(point, link),
             ]
         )
     return rows
@@ -194,18 +200,24 @@ def export_csv(organisation: Organisation) -> bytes:
 
 def export_xlsx(organisation: Organisation) -> bytes:
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
-    workbook = Workbook(write_only=False)
-    sheet = workbook.active
-    sheet.title = SHEET_TITLE
-    for row in export_rows(organisation):
-        sheet.append([escape_cell(value) for value in row])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(SHEET_TITLE)
     sheet.freeze_panes = "A2"
     for column, width in zip("ABCDEFGHIJKLMNOP", (30, 20, 30, 40, 30, 20), strict=False):
         sheet.column_dimensions[column].width = width
+    header, *rows = export_rows(organisation)
+    bold = Font(bold=True)
+    cells = []
+    for value in header:
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.font = bold
+        cells.append(cell)
+    sheet.append(cells)
+    for row in rows:
+        sheet.append([escape_cell(value) for value in row])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

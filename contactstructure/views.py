@@ -43,10 +43,11 @@ def _tree(organisation):
     groups = ContactGroup.objects.filter(organisation=organisation).order_by("position", "label", "pk")
     points = ContactPoint.objects.filter(organisation=organisation).select_related("recipient_system")
     children, points_of = defaultdict(list), defaultdict(list)
+    link = importexport.deep_link_template()
     for group in groups:
         children[group.parent_id].append(group)
     for point in points.order_by("label", "pk"):
-        point.deep_link = importexport.deep_link_url(point)
+        point.deep_link = importexport.deep_link_url(point, link)
         points_of[point.group_id].append(point)
 
     def node(group, seen):
