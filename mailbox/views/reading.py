@@ -87,12 +87,13 @@ def _folder_page(request, folder: Folder):
     form = ListingForm(request.GET)
     listing = form.listing()
     items = selectors.mailbox_items_list(mailbox=context.mailbox, folder=folder, listing=listing)
-    paginator = Paginator(items, PAGE_SIZE)
+    paginator = Paginator(items.values_list("pk", flat=True), PAGE_SIZE)
     # Counting an unfiltered folder needs no join: the folder index answers it.
     count = selectors.mailbox_items_count(mailbox=context.mailbox, folder=folder, listing=listing)
     if count is not None:
         paginator.count = count
     page = paginator.get_page(request.GET.get("page"))
+    page.object_list = selectors.mailbox_items_rows(mailbox=context.mailbox, ids=list(page.object_list))
     services.mailbox_read_log(
         context=context, details={"read": "folder", "folder": folder.name, "page": page.number}
     )
