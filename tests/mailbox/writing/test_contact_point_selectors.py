@@ -49,3 +49,11 @@ def test_the_tree_keeps_order_and_leaves_out_empty_and_hidden_branches(town):
     assert [node.group.label for node in tree.groups[0].children] == ["Undergruppe"]
     assert [p.label for p in tree.groups[1].points] == ["Anden"]
     assert tree.points == [loose]
+
+
+@pytest.mark.parametrize("query", ["BØRNEHAVE", "rnehave", "skolebørn 0-6", "Byens børn"])
+def test_search_matches_danish_letters_and_case_in_labels_and_keywords(town, query):
+    point = make_contact_point(town, label="Børnehaver", keywords=["Skolebørn", "0-6 år"])
+    make_contact_point(town, label="Ældrepleje", keywords=["hjemmehjælp"])
+
+    assert contact_points_search(query) == [point]
