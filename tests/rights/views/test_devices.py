@@ -123,3 +123,26 @@ def test_a_session_the_hub_no_longer_knows_is_ended(settings):
     session.save()
 
     assert laptop.get("/post/settings/").status_code == 302
+
+
+def test_last_seen_is_refreshed_at_most_once_a_minute():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    person = PersonFactory()
+    laptop = _browser(person, FIREFOX, "192.0.2.10")
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    LoginSession.objects.update(last_seen_at=an_hour_ago)
+
+    laptop.get("/post/settings/")
+    assert LoginSession.objects.get().last_seen_at == an_hour_ago  # seen less than a minute ago
+
+    session = laptop.session
+    session["login_session_seen_at"] = (timezone.now() - timedelta(seconds=61)).timestamp()
+    session.save()
+    laptop.get("/post/settings/", REMOTE_ADDR="192.0.2.99")
+
+    refreshed = LoginSession.objects.get()
+    assert refreshed.last_seen_at > an_hour_ago + timedelta(minutes=59)
+    assert refreshed.ip_address == "192.0.2.99"
