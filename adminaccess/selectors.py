@@ -22,10 +22,12 @@ ever counts the whole set. The filters (dates, tag, system, subject, message UUI
 inside every branch, so a selective filter (a CPR, a message UUID) lets the planner drive each
 branch from the ``event_subject_idx`` or ``event_message_uuid_idx`` instead.
 
-The two message branches cost what the organisation's own messages cost (an index nested
-loop), never the national table; every event writer today also stamps the sending
-organisation on the event, so in practice those branches add only the events of mail the
-organisation received.
+The two message branches are index nested loops over the organisation's own messages, then a
+top-N sort: their cost grows with how much mail the organisation has, never with the national
+table. Every event writer today also stamps the sending organisation on the event (so the
+"sent" branch rarely adds a row), and for a national sender this branch is the one to replace
+by a denormalised column (e.g. the recipient organisation on the event) with its own
+(column, -occurred_at) index, if its log pages grow slow.
 """
 
 from __future__ import annotations
