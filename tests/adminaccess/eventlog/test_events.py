@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from adminaccess.models import Event, System
 from adminaccess.selectors import Cursor, EventFilter, events_for_export, events_page
+from rights.services import staff_role_grant
 from tests.adminaccess.eventlog.helpers import Role, staff_member
 from tests.factories import OrganisationFactory, PersonFactory, make_message, make_system
 
@@ -391,3 +392,19 @@ def test_a_page_costs_three_queries_and_never_counts_the_log(world):
     assert not any("COUNT(" in s.upper() for s in sql)
     # One branch per way of belonging: stamped, each of its two systems, sent and received mail.
     assert sql[1].count(" UNION ") == 4
+
+
+def test_staff_of_two_organisations_see_only_the_one_they_work_for(client):
+    first = OrganisationFactory(name="A Kommune")
+    second = OrganisationFactory(name="B Kommune")
+    in_first = Event.objects.create(tag=Event.Tag.SYSTEM_CHANGED, organisation=first)
+    in_second = Event.objects.create(tag=Event.Tag.SYSTEM_CHANGED, organisation=second)
+    reader = staff_member(first, Role.EVENT_LOG_READER)
+    staff_role_grant(user=reader.user, organisation=second, role=Role.EVENT_LOG_READER)
+    client.force_login(reader.user)
+    params = {"tag": Event.Tag.SYSTEM_CHANGED}
+    shown = [e.pk for e in client.get(reverse("adminaccess:events"), params).context["page"].events]
+    assert shown == [in_first.pk]
+    client.post(reverse("adminaccess:switch-organisation"), {"organisation": second.pk})
+    shown = [e.pk for e in client.get(reverse("adminaccess:events"), params).context["page"].events]
+    assert shown == [in_second.pk]
