@@ -292,6 +292,9 @@ class ContactPointForm(DkfdsForm):
 
 
 class RoutingRuleForm(DkfdsForm):
+    # Shown on the contact point's page beside its own form: ids must not collide.
+    prefix = "rule"
+
     priority = forms.IntegerField(
         label=_("Priority"),
         min_value=0,

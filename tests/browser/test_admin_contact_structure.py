@@ -49,6 +49,11 @@ def test_an_administrator_builds_exports_and_imports_a_contact_structure(page, a
     page.get_by_role("button", name="Create contact point").click()
     point = ContactPoint.objects.get()
     assert page.locator("#deep-link").inner_text().endswith(f"/post/write/{point.deep_link_key}/")
+    page.get_by_label("KLE code or prefix").fill("05.04")
+    page.get_by_label("Send to recipient system").select_option(label="Sag og Dok")
+    page.get_by_role("button", name="Add rule").click()
+    assert "KLE starts with 05.04" in page.locator("#routing-rule-table").inner_text()
+    shot(page, "contact-structure-point-edit")
 
     page.goto("/admin/contact-structure/")
     assert page.locator(f"#point-{point.pk}").is_visible()

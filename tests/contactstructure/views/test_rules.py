@@ -29,7 +29,7 @@ def rule_post(system, **overrides):
         "recipient_system": system.pk,
     }
     data.update(overrides)
-    return data
+    return {f"rule-{name}": value for name, value in data.items()}
 
 
 def test_it_adds_a_kle_rule_and_logs_it(admin_client, point, recipient, administrator):
