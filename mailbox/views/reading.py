@@ -250,7 +250,15 @@ def flag(request, item_id: int):
     flagged = request.POST.get("flagged") == "1"
     services.mailbox_item_flag(context=request.mailbox_context, item=item, flagged=flagged)
     if request.headers.get("HX-Request"):
-        return render(request, "mailbox/_flag.html", {"item": item, "next": request.POST.get("next", "")})
+        return render(
+            request,
+            "mailbox/_flag.html",
+            {
+                "item": item,
+                "next": request.POST.get("next", ""),
+                "compact": request.POST.get("compact") == "1",
+            },
+        )
     messages.success(request, _("The letter is flagged.") if flagged else _("The flag is removed."))
     return _back(request, reverse("message", args=[item.pk]))
 
