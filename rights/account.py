@@ -25,7 +25,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
 from adminaccess.models import Event
-from mailbox.models import Mailbox
+from mailbox.models import Folder, Mailbox, MailboxItem
 from mailbox.sms import SMSError, get_sms_backend
 from rights.delegation import mailbox_access_grant, mailbox_access_revoke
 from rights.models import (
@@ -551,3 +551,14 @@ def describe_user_agent(user_agent: str) -> Device:
 
 def login_session_for(*, user: User, pk: int) -> LoginSession:
     return LoginSession.objects.get(user=user, pk=pk)
+
+
+def new_mail_count(*, mailbox: Mailbox, since: datetime) -> int:
+    """Unread letters that arrived in the inbox after ``since`` (the in-browser new-mail notice)."""
+    return MailboxItem.objects.filter(
+        mailbox=mailbox,
+        folder__kind=Folder.Kind.INBOX,
+        received_at__gt=since,
+        read_at__isnull=True,
+        deleted_at__isnull=True,
+    ).count()

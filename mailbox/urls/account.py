@@ -19,6 +19,7 @@ urlpatterns = [
     path("settings/language/", account.settings_language, name="settings-language"),
     path("settings/<str:kind>/", account.settings_contact, name="settings-contact"),
     path("devices/", account.devices, name="devices"),
+    path("devices/new-mail/", account.new_mail_notice, name="new-mail-notice"),
     path("devices/logout-others/", account.devices_logout_others, name="devices-logout-others"),
     path("devices/<int:pk>/logout/", account.device_logout, name="device-logout"),
     path("devices/<int:pk>/notifications/", account.device_notifications, name="device-notifications"),

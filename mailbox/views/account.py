@@ -8,6 +8,8 @@ behalf is managed only by the owner, in their own mailbox.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -16,7 +18,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -433,3 +435,25 @@ def device_notifications(request, pk: int):
         return render(request, "mailbox/account/_device_row.html", {"s": login_session})
     messages.success(request, _("Saved."))
     return redirect("devices")
+
+
+@require_GET
+@mailbox_required
+def new_mail_notice(request):
+    """The in-browser notice of new mail, polled by htmx while a page is open.
+
+    Only on a device whose notices are on (the devices page); elsewhere the answer stops the
+    polling. ``since`` is when the page was opened (seconds since the epoch).
+    """
+    login_session = request.login_session
+    enabled = bool(login_session) and login_session.notifications_enabled
+    try:
+        since = datetime.fromtimestamp(float(request.GET.get("since", "")), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        since = timezone.now()
+    count = account.new_mail_count(mailbox=request.mailbox_context.mailbox, since=since) if enabled else 0
+    return render(
+        request,
+        "mailbox/account/_new_mail_notice.html",
+        {"notices_enabled": enabled, "count": count, "since": int(since.timestamp())},
+    )

@@ -146,3 +146,36 @@ def test_last_seen_is_refreshed_at_most_once_a_minute():
     refreshed = LoginSession.objects.get()
     assert refreshed.last_seen_at > an_hour_ago + timedelta(minutes=59)
     assert refreshed.ip_address == "192.0.2.99"
+
+
+def test_the_new_mail_notice_counts_letters_since_the_page_opened_on_a_device_with_notices_on():
+    import time
+
+    from tests.factories import make_message
+
+    person = PersonFactory()
+    laptop = _browser(person, FIREFOX, "192.0.2.10")
+    opened = int(time.time()) - 1
+    make_message(recipient=person, label="Ny besked")
+
+    response = laptop.get("/post/devices/new-mail/", {"since": opened})
+
+    assert response.context["count"] == 1
+    assert 'hx-trigger="every 60s"' in response.content.decode()
+    assert laptop.get("/post/devices/new-mail/", {"since": int(time.time()) + 5}).context["count"] == 0
+
+
+def test_the_new_mail_notice_is_silent_and_stops_where_notices_are_off():
+    import time
+
+    from tests.factories import make_message
+
+    person = PersonFactory()
+    laptop = _browser(person, FIREFOX, "192.0.2.10")
+    LoginSession.objects.update(notifications_enabled=False)
+    make_message(recipient=person)
+
+    response = laptop.get("/post/devices/new-mail/", {"since": int(time.time()) - 60})
+
+    assert response.context["count"] == 0
+    assert "hx-get" not in response.content.decode()
