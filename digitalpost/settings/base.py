@@ -286,6 +286,15 @@ OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=10.0)
 OIDC_ENABLED = bool(
     OIDC_RP_CLIENT_ID and OIDC_OP_AUTHORIZATION_ENDPOINT and OIDC_OP_TOKEN_ENDPOINT and OIDC_OP_USER_ENDPOINT
 )
+OIDC_RP_IDP_SIGN_KEY = env.str("OIDC_RP_IDP_SIGN_KEY", default="") or None
+if OIDC_ENABLED and OIDC_RP_SIGN_ALGO[:2] in ("RS", "ES"):
+    # Signed ID tokens need the provider's keys; say so at start-up, not at the first login.
+    from django.core.exceptions import ImproperlyConfigured
+
+    if not (OIDC_OP_JWKS_ENDPOINT or OIDC_RP_IDP_SIGN_KEY):
+        raise ImproperlyConfigured(
+            f"OIDC_RP_SIGN_ALGO={OIDC_RP_SIGN_ALGO} needs OIDC_OP_JWKS_ENDPOINT (or OIDC_RP_IDP_SIGN_KEY)."
+        )
 # A refused login (unknown CPR, failed verification) lands on a page that says why.
 LOGIN_REDIRECT_URL_FAILURE = "/oidc/refused/"
 
