@@ -159,3 +159,34 @@ def test_it_refuses_an_unknown_export_format(admin_client):
         admin_client.get(reverse("adminaccess:contact-structure-export"), {"format": "pdf"}).status_code
         == 404
     )
+
+
+def test_a_stuck_job_offers_to_start_again_and_does(
+    admin_client, authority, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    job = ImportJob.objects.create(
+        organisation=authority,
+        file_name="stuck.csv",
+        file_format="csv",
+        data=f"{HEADER}\r\n,pas,Pas,,,,,,,,,,,,\r\n".encode(),
+        updated_at=timezone.now() - ImportJob.STUCK_AFTER * 2,
+    )
+    assert "Start again" in admin_client.get(job_url(job)).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(job_url(job, "import-restart"))
+
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert (job.status, job.created_count) == (ImportJob.Status.VALID, 1)
+
+
+def test_a_job_that_is_moving_offers_no_restart(admin_client, authority, django_capture_on_commit_callbacks):
+    job = ImportJob.objects.create(organisation=authority, file_name="x.csv", file_format="csv", data=b"id")
+    assert "Start again" not in admin_client.get(job_url(job)).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(job_url(job, "import-restart"))
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.PENDING
