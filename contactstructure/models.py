@@ -166,6 +166,10 @@ class ImportJob(models.Model):
         "rights.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Who confirmed applying the file: the event log names them as the actor.
+    confirmed_by = models.ForeignKey(
+        "rights.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
     # Moved on by every progress write, so a job no task is working on can be told apart.
     updated_at = models.DateTimeField(default=timezone.now)

@@ -820,7 +820,7 @@ def import_job_confirm(*, job: ImportJob, actor_user: User | None = None) -> boo
     from contactstructure.tasks import apply_import_job
 
     confirmed = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.VALID).update(
-        status=ImportJob.Status.APPLYING, processed_rows=0, updated_at=timezone.now()
+        status=ImportJob.Status.APPLYING, processed_rows=0, confirmed_by=actor_user, updated_at=timezone.now()
     )
     if confirmed != 1:
         return False
@@ -831,7 +831,11 @@ def import_job_confirm(*, job: ImportJob, actor_user: User | None = None) -> boo
 def import_job_apply(*, job_id: int) -> None:
     """Apply a confirmed file in one transaction, checking it again first: the structure may
     have changed since. If any row is wrong now, nothing is applied and the report says why."""
-    job = ImportJob.objects.select_related("organisation", "created_by").filter(pk=job_id).first()
+    job = (
+        ImportJob.objects.select_related("organisation", "created_by", "confirmed_by")
+        .filter(pk=job_id)
+        .first()
+    )
     if job is None or job.status != ImportJob.Status.APPLYING:
         return
     with translation.override(job.language or settings.LANGUAGE_CODE):
@@ -919,7 +923,7 @@ def _apply_plan(*, job: ImportJob, plan) -> None:
     if created or updated or plan.new_groups:
         _log(
             organisation=organisation,
-            actor_user=job.created_by,
+            actor_user=job.confirmed_by or job.created_by,
             action="contact_structure_imported",
             importJobId=job.pk,
             fileName=job.file_name,

@@ -4,6 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from adminaccess.models import Event
 from contactstructure import importexport
 from contactstructure.models import ContactPoint, ImportJob
 from tests.contactstructure.views.helpers import counts
@@ -51,6 +52,12 @@ def test_it_checks_an_upload_shows_the_report_and_applies_on_confirm(
     job.refresh_from_db()
     assert job.status == ImportJob.Status.APPLIED
     assert ContactPoint.objects.get().group.label == "Pas"
+    event = Event.objects.get(tag=Event.Tag.CONTACT_STRUCTURE_CHANGED)
+    assert (event.organisation, event.actor_user, event.details["created"]) == (
+        authority,
+        administrator.user,
+        ["pas"],
+    )
     assert "The file was applied." in admin_client.get(job_url(job)).content.decode()
 
 
