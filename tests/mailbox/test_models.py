@@ -412,3 +412,37 @@ def test_a_message_may_be_notified_on_several_channels_and_addresses():
         Notification.objects.create(message=message, channel=channel, address=address)
     assert message.notifications.count() == 4
 
+
+
+def _draft(**fields):
+    from mailbox.models import Draft
+
+    person = fields.pop("author", None) or PersonFactory()
+    return Draft.objects.create(mailbox=person.mailbox, author=person, **fields)
+
+
+def test_a_draft_is_to_a_contact_point_or_a_reply_never_both_or_neither():
+    from mailbox.models import Draft
+    from tests.factories import make_contact_point
+
+    point = make_contact_point()
+    letter = make_message()
+
+    with violates("draft_to_a_contact_point_or_a_reply", Draft):
+        _draft()
+    with violates("draft_to_a_contact_point_or_a_reply", Draft):
+        _draft(contact_point=point, reply_to=letter)
+    assert _draft(contact_point=point).pk and _draft(reply_to=letter).pk
+
+
+def test_a_draft_attachment_position_is_unique_in_its_draft():
+    from mailbox.models import DraftAttachment
+    from tests.factories import make_contact_point
+
+    draft = _draft(contact_point=make_contact_point())
+    fields = {"filename": "a.pdf", "mime_type": "application/pdf", "size": 1, "content": "drafts/a.pdf"}
+    DraftAttachment.objects.create(draft=draft, position=0, **fields)
+
+    with violates("draftattachment_position_unique", DraftAttachment):
+        DraftAttachment.objects.create(draft=draft, position=0, **fields)
+    assert DraftAttachment.objects.create(draft=draft, position=1, **fields).pk
