@@ -132,3 +132,48 @@ def test_the_callback_is_throttled_after_five_failures(client):
 def test_without_configuration_there_is_no_oidc(client, settings):
     settings.ROOT_URLCONF = "digitalpost.urls"
     assert client.get("/oidc/authenticate/").status_code == 404
+
+
+def _manage_with_oidc(**extra: str):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DJANGO_SETTINGS_MODULE", "SECRET_KEY", "ALLOWED_HOSTS")
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="digitalpost.settings.production",
+        SECRET_KEY="k" * 64 + "-x9!Qz",
+        ALLOWED_HOSTS="hub.example.dk",
+        OIDC_RP_CLIENT_ID="digitalpost",
+        OIDC_RP_CLIENT_SECRET="secret",
+        OIDC_OP_AUTHORIZATION_ENDPOINT="https://idp.example/authorize",
+        OIDC_OP_TOKEN_ENDPOINT="https://idp.example/token",
+        OIDC_OP_USER_ENDPOINT="https://idp.example/userinfo",
+        **extra,
+    )
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_with_mitid_configured_passes_the_deploy_check():
+    result = _manage_with_oidc(OIDC_OP_JWKS_ENDPOINT="https://idp.example/jwks")
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_signed_tokens_without_the_providers_keys():
+    result = _manage_with_oidc()
+    assert result.returncode != 0
+    assert "needs OIDC_OP_JWKS_ENDPOINT" in result.stderr
