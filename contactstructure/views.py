@@ -10,6 +10,7 @@ from collections import defaultdict
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -41,7 +42,11 @@ def _point(request, point_id: int) -> ContactPoint:
 def _tree(organisation):
     """The groups as nested nodes in their order, and the points that are in no group."""
     groups = ContactGroup.objects.filter(organisation=organisation).order_by("position", "label", "pk")
-    points = ContactPoint.objects.filter(organisation=organisation).select_related("recipient_system")
+    points = (
+        ContactPoint.objects.filter(organisation=organisation)
+        .select_related("recipient_system")
+        .annotate(rule_count=Count("routing_rules"))
+    )
     children, points_of = defaultdict(list), defaultdict(list)
     link = importexport.deep_link_template()
     for group in groups:

@@ -273,3 +273,26 @@ def test_the_edit_page_shows_the_deep_link(admin_client, authority, settings):
 def test_the_size_limit_of_a_new_point_is_the_citizen_limit_by_default(admin_client):
     admin_client.post(CREATE, point_form())
     assert ContactPoint.objects.get().max_size_bytes == CITIZEN_MAX_BYTES
+
+
+def test_the_editor_lists_groups_in_their_order_with_move_buttons_only_where_they_move(
+    admin_client, authority, recipient
+):
+    second = group(authority, "Anden", position=1)
+    first = group(authority, "Første", position=0)
+    point = make_contact_point(authority, group=first)
+    point.routing_rules.create(kle_prefix="05", recipient_system=recipient)
+    point.routing_rules.create(kle_prefix="06", recipient_system=recipient)
+
+    response = admin_client.get(EDITOR)
+
+    html = response.content.decode()
+    assert [n["group"] for n in response.context["tree"]] == [first, second]
+    shift = "adminaccess:contact-structure-group-shift"
+    first_form = html[html.index(reverse(shift, kwargs={"group_id": first.pk})) :]
+    first_form = first_form[: first_form.index("</form>")]
+    assert 'value="down"' in first_form and 'value="up"' not in first_form
+    second_form = html[html.index(reverse(shift, kwargs={"group_id": second.pk})) :]
+    second_form = second_form[: second_form.index("</form>")]
+    assert 'value="up"' in second_form and 'value="down"' not in second_form
+    assert "2 routing rules" in html
