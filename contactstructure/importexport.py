@@ -257,6 +257,13 @@ def _cell_text(value) -> str:
     return str(value)
 
 
+def _too_many_rows() -> ImportFileError:
+    return ImportFileError(
+        gettext("The file has more than %(max)s rows; import at most %(max)s contact points at a time.")
+        % {"max": MAX_ROWS}
+    )
+
+
 def read_file(data: bytes, file_format: str) -> list[tuple[int, list[str]]]:
     """The rows of the file as text, each with its row number (the header is row 1).
 
@@ -270,12 +277,7 @@ def read_file(data: bytes, file_format: str) -> list[tuple[int, list[str]]]:
             continue
         numbered.append((number, texts))
         if len(numbered) > MAX_ROWS + 1:
-            raise ImportFileError(
-                gettext(
-                    "The file has more than %(max)s rows; import at most %(max)s contact points at a time."
-                )
-                % {"max": MAX_ROWS}
-            )
+            raise _too_many_rows()
     if not numbered:
         raise ImportFileError(gettext("The file is empty."))
     return numbered
@@ -313,10 +315,13 @@ def _read_xlsx(data: bytes) -> Iterable[tuple]:
         rows = []
         for row in sheet.iter_rows(values_only=True):
             rows.append(row)
-            if len(rows) > 4 * MAX_ROWS:  # mostly empty rows; read_file refuses the rest
-                break
+            # Empty rows are skipped later, but reading without end is refused here.
+            if len(rows) > 10 * MAX_ROWS:
+                raise _too_many_rows()
         workbook.close()
         return rows
+    except ImportFileError:
+        raise
     except Exception:  # openpyxl raises many kinds for a broken workbook
         raise ImportFileError(gettext("The file is not a readable XLSX workbook.")) from None
 

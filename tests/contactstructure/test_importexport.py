@@ -458,3 +458,31 @@ def test_a_very_bad_file_keeps_the_first_errors_and_counts_them_all(authority, r
     assert job.error_count == 3
     assert job.errors[2] == {"row": 0, "column": "", "message": "…and 1 more errors."}
     assert len(job.errors) == 3
+
+
+def test_a_workbook_with_endless_empty_rows_is_refused_not_cut_short(authority, run, monkeypatch):
+    monkeypatch.setattr(importexport, "MAX_ROWS", 2)
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(list(importexport.IMPORT_COLUMNS))
+    sheet.cell(row=30, column=2, value="late")  # far below many empty rows
+    sheet.cell(row=30, column=3, value="Sent")
+    out = io.BytesIO()
+    workbook.save(out)
+
+    job = run(authority, "long.xlsx", out.getvalue())
+
+    assert job.errors == [
+        {
+            "row": 0,
+            "column": "",
+            "message": "The file has more than 2 rows; import at most 2 contact points at a time.",
+        }
+    ]
+
+
+def test_empty_rows_between_rows_are_skipped_and_row_numbers_kept(authority, run):
+    job = run(authority, "gaps.csv", csv_file(",a,A,,,,,,,,,,,,", ",,,,,,,,,,,,,,", ",b,B,,,9,,,,,,,,,"))
+    assert job.errors == [
+        {"row": 4, "column": "kle_codes", "message": "9 is not a KLE code (NN, NN.NN or NN.NN.NN)."}
+    ]
