@@ -73,6 +73,8 @@ def test_an_administrator_builds_exports_and_imports_a_contact_structure(page, a
         f"{header}\nBorgerservice > Flytning,flyt,Flytning,,,,,,,,,,,,\n,skat,Skat,,,1.2,,,,,,,,,\n"
     )
     page.goto("/admin/contact-structure/import/")
+    page.get_by_text("The columns of the file").click()
+    shot(page, "contact-structure-import")
     page.get_by_label("File (XLSX or CSV)").set_input_files(str(bad))
     page.get_by_role("button", name="Upload and check").click()
     page.locator("#import-report").wait_for()
