@@ -5,7 +5,7 @@ PYTHON ?= python3
 PORT   ?= 8000
 export PORT
 
-.PHONY: install run test bench lint format clean
+.PHONY: install run test bench lint format messages clean
 
 install: $(VENV)/.installed node_modules/.installed var/staticfiles/.collected
 
@@ -33,6 +33,12 @@ test: install
 
 bench: install
 	$(PY) bench/run.py
+
+# The Danish catalogue: collect new strings, then translate them in locale/da/LC_MESSAGES/django.po
+# and run this again to compile (tests fail while a string is untranslated or not compiled).
+messages: install
+	$(PY) manage.py makemessages -l da --no-obsolete --ignore=.venv --ignore=node_modules --ignore=var --ignore=bench --ignore=tests
+	$(PY) manage.py compilemessages -l da --ignore=.venv --ignore=node_modules
 
 lint: install
 	$(PY) -m ruff check .

@@ -19,3 +19,6 @@ STORAGES = {
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 DIGITALPOST_TEST_PORTAL = True
+# The product speaks Danish by default (base settings); tests read English text unless they ask
+# for Danish, so a changed translation never breaks an unrelated test (see tests/digitalpost/test_i18n.py).
+LANGUAGE_CODE = "en"
