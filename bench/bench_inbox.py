@@ -244,7 +244,7 @@ def run(messages: int, small: int, runs: int) -> list[str]:
         url = url.format(deep_search=deep_search)
         p50, p95, queries, cpu = measure(clients[big.pk], url, runs)
         small_url = url.split("page=")[0].rstrip("&?") or "/post/"
-        *_, small_queries = measure(clients[little.pk], small_url, 3)
+        _, _, small_queries, _ = measure(clients[little.pk], small_url, 3)
         rows.append(
             [
                 name,

@@ -8,7 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.core.paginator import Page, Paginator
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    Window,
+)
 from django.db.models.functions import Coalesce, Lower
 
 from mailbox.models import Action, Document, DocumentFile, Folder, Mailbox, MailboxItem
@@ -98,6 +110,37 @@ def mailbox_items_list(*, mailbox: Mailbox, folder: Folder, listing: Listing) ->
     elif sort.lstrip("-") == "title":
         items = items.annotate(title=Lower("message__label"))
     return items.order_by(*SORTS[sort])
+
+
+def mailbox_items_page(*, mailbox: Mailbox, folder: Folder, listing: Listing, number, per_page: int) -> Page:
+    """One page of a listing: its rows (:func:`mailbox_items_rows`) and the pager.
+
+    An unfiltered folder is counted from the folder index and paged by id. A filtered or
+    searched one is evaluated once, not twice: the page's ids carry the total with them
+    (``COUNT(*) OVER ()``). A page past the end shows the last page, as Django's ``get_page``.
+    """
+    items = mailbox_items_list(mailbox=mailbox, folder=folder, listing=listing)
+    paginator = Paginator(items.values_list("pk", flat=True), per_page)
+    try:
+        wanted = max(1, int(number))
+    except (TypeError, ValueError):
+        wanted = 1
+    count = mailbox_items_count(mailbox=mailbox, folder=folder, listing=listing)
+    page = None
+    if count is not None:
+        paginator.count = count
+    else:
+        start = (wanted - 1) * per_page
+        rows = list(
+            items.annotate(total=Window(Count("pk"))).values_list("pk", "total")[start : start + per_page]
+        )
+        if rows:
+            paginator.count = rows[0][1]
+            page = Page([pk for pk, _ in rows], wanted, paginator)
+    if page is None:
+        page = paginator.get_page(wanted)
+    page.object_list = mailbox_items_rows(mailbox=mailbox, ids=list(page.object_list))
+    return page
 
 
 def mailbox_items_rows(*, mailbox: Mailbox, ids: list[int]) -> list[MailboxItem]:

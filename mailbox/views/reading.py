@@ -15,7 +15,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -86,14 +85,13 @@ def _folder_page(request, folder: Folder):
     folder = next((f for f in folders if f.pk == folder.pk), folder)
     form = ListingForm(request.GET)
     listing = form.listing()
-    items = selectors.mailbox_items_list(mailbox=context.mailbox, folder=folder, listing=listing)
-    paginator = Paginator(items.values_list("pk", flat=True), PAGE_SIZE)
-    # Counting an unfiltered folder needs no join: the folder index answers it.
-    count = selectors.mailbox_items_count(mailbox=context.mailbox, folder=folder, listing=listing)
-    if count is not None:
-        paginator.count = count
-    page = paginator.get_page(request.GET.get("page"))
-    page.object_list = selectors.mailbox_items_rows(mailbox=context.mailbox, ids=list(page.object_list))
+    page = selectors.mailbox_items_page(
+        mailbox=context.mailbox,
+        folder=folder,
+        listing=listing,
+        number=request.GET.get("page"),
+        per_page=PAGE_SIZE,
+    )
     services.mailbox_read_log(
         context=context, details={"read": "folder", "folder": folder.name, "page": page.number}
     )

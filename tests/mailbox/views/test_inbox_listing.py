@@ -121,7 +121,11 @@ def test_it_pages_through_a_big_folder(anna):
     assert len(_titles(first)) == 25 and len(_titles(second)) == 5
     assert 'aria-current="page"' in first.content.decode()
     assert "page=2" in first.content.decode()
-    assert client.get("/post/?page=99").status_code == 200
+    assert _titles(client.get("/post/?page=99")) == _titles(second)
+    # A searched listing is paged the same way, past its end too.
+    assert len(_titles(client.get("/post/?q=brev&page=2"))) == 5
+    assert _titles(client.get("/post/?q=brev&page=99")) == _titles(second)
+    assert "30 letters match" in client.get("/post/?q=brev&page=abc").content.decode()
 
 
 def _inbox_queries(client, url="/post/") -> int:
