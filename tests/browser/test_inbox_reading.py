@@ -73,3 +73,18 @@ def test_flagging_in_the_list_updates_in_place(page):
     assert page.url.endswith("/post/")
     assert MailboxItem.objects.get(pk=item.pk).flagged is True
     shot(page, "inbox-reading-flagged")
+
+
+def test_searching_updates_the_list_in_place(page):
+    anna = _english(PersonFactory(name="Anna Andersen"))
+    deliver_letter(sender=OrganisationFactory(name="Skattestyrelsen"), recipient=anna, label="Årsopgørelse")
+    deliver_letter(sender=OrganisationFactory(name="Aarhus Kommune"), recipient=anna, label="Affald")
+    log_in(page, anna)
+    page.goto("/post/")
+    page.get_by_label("Search in sender, title and documents").fill("skat")
+    page.locator("#mailbox-count", has_text="1 letter matches").wait_for()
+    listing = page.locator("#mailbox-listing")
+    assert listing.get_by_role("link", name="Årsopgørelse").is_visible()
+    assert listing.get_by_role("link", name="Affald").count() == 0
+    assert "q=skat" in page.url
+    shot(page, "inbox-reading-search")
