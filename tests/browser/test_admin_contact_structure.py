@@ -5,6 +5,7 @@ import pytest
 from adminaccess.models import System
 from contactstructure import importexport
 from contactstructure.models import ContactGroup, ContactPoint, ImportJob
+from rights.models import Person
 from tests.browser.conftest import log_in, shot
 from tests.contactstructure.views.helpers import staff_member
 from tests.factories import OrganisationFactory, make_system
@@ -16,7 +17,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def administrator():
     authority = OrganisationFactory(name="Browser Kommune", cvr="29189838")
     make_system(authority, kind=System.Kind.RECIPIENT, protocol="REST_PULL", name="Sag og Dok")
-    return staff_member(authority)
+    person = staff_member(authority)
+    # The login applies the person's language; the names below are the English msgids.
+    Person.objects.filter(pk=person.pk).update(language="en")
+    return person
 
 
 def test_an_administrator_builds_exports_and_imports_a_contact_structure(page, administrator, tmp_path):
