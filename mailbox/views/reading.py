@@ -79,10 +79,14 @@ def _query_without(request, *names: str) -> str:
     return query.urlencode()
 
 
-def _folder_page(request, folder: Folder):
+def _folder_page(request, folder: Folder | None = None):
+    """A folder's listing; the inbox when ``folder`` is None (read with the menu's folders)."""
     context = request.mailbox_context
     folders = selectors.folders_with_unread(mailbox=context.mailbox)
-    folder = next((f for f in folders if f.pk == folder.pk), folder)
+    if folder is None:
+        folder = selectors.folder_of_kind(folders, Folder.Kind.INBOX)
+    else:
+        folder = next((f for f in folders if f.pk == folder.pk), folder)
     form = ListingForm(request.GET)
     listing = form.listing()
     page = selectors.mailbox_items_page(
@@ -118,8 +122,7 @@ def _folder_page(request, folder: Folder):
 @require_GET
 @mailbox_required
 def inbox(request):
-    folder = Folder.objects.get(mailbox=request.mailbox_context.mailbox, kind=Folder.Kind.INBOX)
-    return _folder_page(request, folder)
+    return _folder_page(request)
 
 
 @require_GET
