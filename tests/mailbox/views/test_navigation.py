@@ -1,0 +1,30 @@
+"""The inbox menu's links to other areas: shown where their URL exists and the context fits."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailbox.access import MailboxContext
+from mailbox.navigation import Link, links_for
+from rights.models import MailboxAccess
+from tests.factories import PersonFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_link_whose_url_is_not_installed_is_left_out(monkeypatch):
+    anna = PersonFactory()
+    monkeypatch.setattr("mailbox.navigation.LINKS", [Link("inbox", "Inbox"), Link("no-such-area", "Nowhere")])
+    owner = MailboxContext(mailbox=anna.mailbox, actor=anna, level="OWNER")
+    assert [link["label"] for link in links_for(owner)] == ["Inbox"]
+
+
+def test_read_only_access_sees_no_writing_and_no_owner_settings():
+    anna, bent = PersonFactory(), PersonFactory()
+    reader = MailboxContext(mailbox=anna.mailbox, actor=bent, level=MailboxAccess.Level.READ)
+    writer = MailboxContext(mailbox=anna.mailbox, actor=bent, level=MailboxAccess.Level.READ_WRITE)
+    owner = MailboxContext(mailbox=anna.mailbox, actor=anna, level="OWNER")
+    names = lambda context: {link["url_name"] for link in links_for(context)}  # noqa: E731
+    assert "write" not in names(reader)
+    assert "write" in names(writer) and "write" in names(owner)
+    assert not names(reader) & {"access", "settings", "devices"}
