@@ -56,8 +56,15 @@ def shot(page, name: str) -> Path:
     return path
 
 
-def log_in(page, person) -> None:
-    """Log in through the development login as ``person`` (a Person with a user)."""
+def log_in(page, person, *, language: str = "en") -> None:
+    """Log in through the development login as ``person`` (a Person with a user).
+
+    Logging in applies the person's saved language, so the person is set to ``language`` first:
+    English, which the tests read, unless a test asks for Danish.
+    """
+    from rights.models import Person
+
+    Person.objects.filter(pk=person.pk).update(language=language)
     page.goto("/login/")
     page.locator(f'button[name="person"][value="{person.pk}"]').click()
     page.wait_for_load_state()

@@ -52,7 +52,7 @@ def test_a_citizen_gives_read_access_and_the_grantee_reads_read_only(page):
 
 def test_the_language_switches_to_english_and_back(page):
     person = PersonFactory(name="Sprog Svendsen")
-    log_in(page, person)
+    log_in(page, person, language="da")
 
     page.goto("/post/settings/")
     assert page.locator("html").get_attribute("lang") == "da"

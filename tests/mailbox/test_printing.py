@@ -24,6 +24,7 @@ from mailbox.printing import (
 from mailbox.services import message_store
 from memo import model as m
 from memo.writer import serialize
+from rights.models import Person
 from tests.factories import CompanyFactory, PersonFactory, make_exemption, make_message
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -220,9 +221,10 @@ def test_the_pages_come_in_document_order(letter):
     assert "Afgørelse side 2" in pages[2]
     assert "Bilag 1 (beregning.txt)" in pages[3]
     assert "Beregning af boligstøtte: 1.234 kr." in pages[3]
-    assert "Documents that could not be printed" in pages[4]
+    # The letter is printed in its recipient's language: Danish unless they chose English.
+    assert "Dokumenter, der ikke kunne printes" in pages[4]
     assert "Bilag 2: tal.xlsx" in pages[4]
-    assert "This type of file cannot be printed." in pages[4].replace("\n", " ")
+    assert "Denne filtype kan ikke printes." in pages[4].replace("\n", " ")
 
 
 def test_the_cover_shows_the_address_for_the_window_envelope_and_why_it_came_by_post(letter):
@@ -231,9 +233,17 @@ def test_the_cover_shows_the_address_for_the_window_envelope_and_why_it_came_by_
     assert "Karen Jensen\nVestergade 1, 2. th.\n8000 Aarhus C" in cover
     assert "Test Kommune" in cover
     assert "Afgørelse om boligstøtte" in cover
-    assert "because you are exempt from Digital Post" in cover
-    assert "could not be printed" in cover
+    assert "fordi du er fritaget for Digital" in cover
+    assert "kunne ikke printes" in cover
     assert str(letter.message_uuid) in cover
+
+
+def test_the_cover_is_in_english_for_a_recipient_who_chose_english(letter):
+    Person.objects.filter(pk=letter.recipient_mailbox.owner_person_id).update(language="en")
+
+    cover = _pages(_rendered(letter)).pages[0].extract_text()
+
+    assert "because you are exempt from Digital Post" in cover.replace("\n", " ")
 
 
 def test_rendering_twice_does_nothing(letter):
