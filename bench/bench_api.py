@@ -593,10 +593,9 @@ PHASES = [
     ("  _existing (duplicate check)", "mailbox.sending", "_existing"),
     ("  resolve_recipient", "mailbox.sending", "resolve_recipient"),
     ("  _persist (transaction body)", "mailbox.sending", "_persist"),
-    ("    message_store", "mailbox.sending", "message_store"),
+    ("    messages_store", "mailbox.services", "messages_store"),
     ("      _store_documents", "mailbox.services", "_store_documents"),
     ("      file writes (Storage.save)", "django.core.files.storage.base", "Storage.save"),
-    ("    event_log_write", "mailbox.sending", "event_log_write"),
     ("  COMMIT", "django.db.backends.base.base", "BaseDatabaseWrapper.commit"),
     ("  deliver.delay (Redis publish)", "celery.app.task", "Task.apply_async"),
     ("ReceiptSerializer(...).data", "rest_framework.serializers", "Serializer.data"),
@@ -617,7 +616,9 @@ class PhaseTimer:
         owner = importlib.import_module(module_name)
         *parents, name = attribute.split(".")
         for parent in parents:
-            owner = getattr(owner, parent)
+            owner = getattr(owner, parent, None)
+        if owner is None or not hasattr(owner, name):
+            return  # the phase is gone from the code: its row stays at zero
         original = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
         is_property = isinstance(original, property)
         func = original.fget if is_property else original

@@ -8,7 +8,11 @@ broker are back.
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import threading
+import time
 
 from django.db import transaction
 
@@ -31,3 +35,72 @@ def enqueue(task, *args) -> bool:
 def enqueue_after_commit(task, *args) -> None:
     """Queue ``task(*args)`` once the current transaction commits (at once outside one)."""
     transaction.on_commit(lambda: enqueue(task, *args))
+
+
+class WakeUps:
+    """Coalesces "there is new work" signals into one publish per short window.
+
+    The single-send API used to publish one delivery task per accepted message (a Redis round
+    trip, about 0.8 ms of the request). The outbox row is already the record, so the request
+    only notes the row's id here after commit; a background thread of this process publishes
+    what gathered in each window of ``window`` seconds as ONE task: ``one(id)`` for a lone id,
+    ``many(ids)`` for more. Delivery starts at most one window later than before.
+
+    Nothing is lost that the database does not still hold: if the process dies before its
+    window is published (or the broker is down), the ids are still PENDING outbox rows and
+    the periodic sweep delivers them. Where tasks run eagerly (tests, inline mode) there is
+    no thread: each id is queued at once, exactly as :func:`enqueue` does.
+    """
+
+    def __init__(self, window: float = 0.1) -> None:
+        self.window = window
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._pending: dict[tuple, list] = {}
+        self._pid: int | None = None
+        self._thread: threading.Thread | None = None
+
+    def add(self, one, many, item) -> None:
+        if one.app.conf.task_always_eager:
+            enqueue(one, item)
+            return
+        with self._lock:
+            if self._pid != os.getpid():  # first use, or a forked child: the thread is not ours
+                self._pending, self._pid = {}, os.getpid()
+                self._thread = threading.Thread(target=self._run, name="wake-ups", daemon=True)
+                self._thread.start()
+            self._pending.setdefault((one, many), []).append(item)
+            self._wake.notify()
+
+    def flush(self) -> int:
+        """Publish whatever is waiting now; returns the number of tasks published."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        published = 0
+        for (one, many), items in pending.items():
+            if len(items) == 1:
+                enqueue(one, items[0])
+            else:
+                enqueue(many, items)
+            published += 1
+        return published
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not self._pending:
+                    self._wake.wait()
+            time.sleep(self.window)  # let the window fill
+            try:
+                self.flush()
+            except Exception:  # never let the thread die: the sweep is the safety net anyway
+                log.exception("Publishing wake-ups failed; the sweep will pick the rows up")
+
+
+wake_ups = WakeUps()
+atexit.register(wake_ups.flush)
+
+
+def wake_up_after_commit(one, many, item) -> None:
+    """Once the current transaction commits, have ``item`` handled by the next window's task."""
+    transaction.on_commit(lambda: wake_ups.add(one, many, item))

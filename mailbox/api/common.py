@@ -114,8 +114,9 @@ def by_method(**views):
             return HttpResponseNotAllowed(list(handlers))
         return handler(request, *args, **kwargs)
 
-    # For the OpenAPI schema (mailbox/api/schema.py): which view documents which method.
-    dispatch.views_by_method = handlers
+    # For the OpenAPI schema (mailbox/api/schema.py): which view documents which method (a
+    # plain view function names the APIView that documents it as ``documented_by``).
+    dispatch.views_by_method = {method: getattr(v, "documented_by", v) for method, v in handlers.items()}
     return dispatch
 
 

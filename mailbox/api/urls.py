@@ -9,7 +9,7 @@ from mailbox.api.common import by_method
 urlpatterns = [
     path(
         "memos/",
-        by_method(post=sending.SendMemoView.as_view(), get=receiving.ListMemosView.as_view()),
+        by_method(post=sending.send_memo, get=receiving.ListMemosView.as_view()),
         name="api-memos",
     ),
     path(
