@@ -70,6 +70,8 @@ def banner(port: int) -> str:
             f"    citizen:          {citizen['name']} (CPR {citizen['cpr']})",
             f"    company employee: {employee['name']} for {company['name']} (CVR {company['cvr']})",
             f"    authority staff:  {staff['name']} at {authority['name']} (CVR {authority['cvr']})",
+            f"  Citizens and companies read their mail at {base}/post/; staff work in",
+            f"  Administrativ Adgang at {base}/admin/ (systems, contact structure, event log, recall...).",
             "",
             "  Sender system (REST API, HTTP Basic auth):",
             f"    systemId  {demo.SENDER_SYSTEM_ID}",
