@@ -12,6 +12,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from mailbox.access import MailboxContext
+from rights.models import StaffRole
 
 
 @dataclass(frozen=True)
@@ -22,14 +23,14 @@ class Link:
     write: bool = False
     # Shown only to the owner: managing one's own access, settings and devices.
     owner_only: bool = False
-    # Shown only in a company mailbox.
-    company_only: bool = False
+    # Shown only in a company mailbox, to the company's user administrators.
+    company_admin_only: bool = False
 
 
 LINKS = [
     Link("write", _("Write to an authority"), write=True),
     Link("access", _("Who can read my mail"), owner_only=True),
-    Link("company-employees", _("Employees"), write=True, company_only=True),
+    Link("company-employees", _("Employees"), company_admin_only=True),
     Link("settings", _("Settings"), owner_only=True),
     Link("devices", _("Devices and sessions"), owner_only=True),
 ]
@@ -50,9 +51,20 @@ def links_for(context: MailboxContext) -> list[dict]:
             continue
         if link.owner_only and not context.is_owner:
             continue
-        if link.company_only and not context.is_company:
+        if link.company_admin_only and not _is_company_admin(context):
             continue
         url = url_or_none(link.url_name)
         if url is not None:
             visible.append({"url": url, "label": link.label, "url_name": link.url_name})
     return visible
+
+
+def _is_company_admin(context: MailboxContext) -> bool:
+    """May manage the employees of the company whose mailbox this is (one query, company mailboxes only)."""
+    if not context.is_company or context.actor.user_id is None:
+        return False
+    return StaffRole.objects.filter(
+        user_id=context.actor.user_id,
+        organisation_id=context.mailbox.owner_organisation_id,
+        role=StaffRole.Role.USER_ADMINISTRATOR,
+    ).exists()

@@ -28,3 +28,24 @@ def test_read_only_access_sees_no_writing_and_no_owner_settings():
     assert "write" not in names(reader)
     assert "write" in names(writer) and "write" in names(owner)
     assert not names(reader) & {"access", "settings", "devices"}
+
+
+def test_only_the_companys_user_administrators_see_the_employees_link():
+    from rights.models import StaffRole
+    from rights.services import staff_role_grant
+    from tests.factories import CompanyFactory
+
+    company, admin, employee = CompanyFactory(), PersonFactory(), PersonFactory()
+    staff_role_grant(user=admin.user, organisation=company, role=StaffRole.Role.USER_ADMINISTRATOR)
+    level = MailboxAccess.Level.READ_WRITE
+    names = lambda actor: {  # noqa: E731
+        link["url_name"]
+        for link in links_for(MailboxContext(mailbox=company.mailbox, actor=actor, level=level))
+    }
+
+    assert "company-employees" in names(admin)
+    assert "company-employees" not in names(employee)
+    assert "company-employees" not in {
+        link["url_name"]
+        for link in links_for(MailboxContext(mailbox=admin.mailbox, actor=admin, level="OWNER"))
+    }
