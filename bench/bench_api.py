@@ -593,12 +593,14 @@ PHASES = [
     ("  _existing (duplicate check)", "mailbox.sending", "_existing"),
     ("  resolve_recipient", "mailbox.sending", "resolve_recipient"),
     ("  _persist (transaction body)", "mailbox.sending", "_persist"),
+    ("    _store_one_statement", "mailbox.sending", "_store_one_statement"),
     ("    messages_store", "mailbox.services", "messages_store"),
     ("      _store_documents", "mailbox.services", "_store_documents"),
     ("      file writes (Storage.save)", "django.core.files.storage.base", "Storage.save"),
     ("  COMMIT", "django.db.backends.base.base", "BaseDatabaseWrapper.commit"),
     ("  deliver.delay (Redis publish)", "celery.app.task", "Task.apply_async"),
     ("ReceiptSerializer(...).data", "rest_framework.serializers", "Serializer.data"),
+    ("receipt_body (the answer)", "mailbox.api.sending", "receipt_body"),
 ]
 
 

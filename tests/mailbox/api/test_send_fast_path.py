@@ -1,0 +1,283 @@
+"""The single-send hot path: one-statement store, cached credentials, coalesced wake-ups, the
+receipt built without DRF. Each must answer and store exactly what the general path does."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from types import SimpleNamespace
+
+import pytest
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.utils import timezone
+
+from adminaccess.models import Event, System
+from adminaccess.services import system_rotate_token
+from digitalpost.queueing import WakeUps
+from mailbox.api.sending import ReceiptSerializer, receipt_body
+from mailbox.models import Action, Delivery, Document, DocumentFile, Message, Receipt
+from mailbox.sending import Route, _is_held, _store_accepted, memo_parse_and_validate
+from rights.models import Organisation, Person
+from tests.factories import OrganisationFactory, PersonFactory, make_system
+from tests.mailbox.api.helpers import basic, letter, send, send_rows
+from tests.memo.conftest import reference_dir
+
+pytestmark = pytest.mark.django_db
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the one-statement store and row versions are PostgreSQL's"
+)
+
+
+def _full_example() -> bytes:
+    path = reference_dir() / "samples" / "v1.2" / "MeMo_Full_Example.xml"
+    if not path.is_file():
+        pytest.skip(f"the official v1.2 Full example is not at {path}")
+    return path.read_bytes()
+
+
+def _with_uuid(data: bytes, message_uuid: uuid.UUID) -> bytes:
+    start = data.index(b"<memo:messageUUID>") + len(b"<memo:messageUUID>")
+    end = data.index(b"<", start)
+    return data[:start] + str(message_uuid).encode() + data[end:]
+
+
+@pytest.fixture
+def full_example_sender():
+    """The Full example's sender (CVR 12345678, may send mandatory and legal mail), its system
+    and recipient (CPR 2211771212)."""
+    sender = OrganisationFactory(
+        cvr="12345678", may_send_legal_notification=True, may_send_mandatory_post=True
+    )
+    PersonFactory(cpr="2211771212")
+    return make_system(sender)
+
+
+def _rows(message: Message) -> dict:
+    """Every stored row of a message, without what differs between any two sends."""
+    differ = {"id", "message", "message_id", "message_uuid", "transmission_id", "created_at", "occurred_at"}
+
+    def clean(queryset, *extra):
+        return [{k: v for k, v in row.items() if k not in differ | set(extra)} for row in queryset.values()]
+
+    documents = Document.objects.filter(message=message).order_by("position")
+    return {
+        "message": clean(
+            Message.objects.filter(pk=message.pk), "memo_file", "memo_sha256", "memo_size", "due_at"
+        ),
+        "documents": clean(documents),
+        "files": clean(
+            DocumentFile.objects.filter(document__message=message).order_by("document__position", "position"),
+            "document_id",
+        ),
+        "actions": clean(
+            Action.objects.filter(document__message=message).order_by("document__position", "position"),
+            "document_id",
+        ),
+        "receipts": clean(Receipt.objects.filter(message=message), "receipt_id"),
+        "deliveries": clean(Delivery.objects.filter(message=message), "due_at", "next_attempt_at"),
+        "events": clean(Event.objects.filter(message=message)),
+    }
+
+
+@postgres_only
+def test_the_one_statement_store_writes_the_rows_the_bulk_store_writes(client, full_example_sender):
+    system, token = full_example_sender
+    data = _full_example()
+    fast_uuid, bulk_uuid = uuid.uuid4(), uuid.uuid4()
+    response = send(client, system, token, _with_uuid(data, fast_uuid), fast_uuid)
+    assert response.status_code == 201, response.json()
+    assert response.json()["receiptStatus"] == "RECEIVED"
+
+    bulk_data = _with_uuid(data, bulk_uuid)
+    memo = memo_parse_and_validate(bulk_data)
+    sender = Organisation.objects.get(cvr="12345678")
+    mailbox = Person.objects.get(cpr="2211771212").mailbox
+    route = Route(Message.Channel.MAILBOX, recipient_mailbox=mailbox)
+    held = _is_held(memo.header, timezone.localdate())
+    _store_accepted([(None, memo, bulk_data, sender, route, held)], system, in_queue=False)
+
+    fast = Message.objects.get(message_uuid=fast_uuid)
+    bulk = Message.objects.get(message_uuid=bulk_uuid)
+    fast_rows, bulk_rows = _rows(fast), _rows(bulk)
+    assert fast_rows == bulk_rows
+    assert len(fast_rows["documents"]) == 4 and len(fast_rows["files"]) == 6 and fast_rows["actions"]
+    assert (fast.memo_size, fast.memo_sha256 != bulk.memo_sha256) == (len(data), True)
+    with default_storage.open(fast.memo_file.name, "rb") as stored:
+        assert stored.read() == _with_uuid(data, fast_uuid)
+    # The files and actions hang on their own documents, not just on some document.
+    main = Document.objects.get(message=fast, position=0)
+    assert sorted(main.files.values_list("filename", flat=True)) == [
+        "Pladsanvisning.pdf",
+        "Pladsanvisning.txt",
+    ]
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_statement_commits_alone_and_a_used_uuid_leaves_no_file(client):
+    sender, person = OrganisationFactory(), PersonFactory()
+    system, token = make_system(sender)
+    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
+    first = send(client, system, token, data, message_uuid)
+    assert first.status_code == 201, first.json()
+    files = default_storage.listdir("memo/" + timezone.now().strftime("%Y/%m/%d"))[1]
+    again = send(client, system, token, data, message_uuid)
+    _, other = letter(
+        sender_cvr=sender.cvr, recipient_id=person.cpr, message_uuid=message_uuid, label="Andet"
+    )
+    refused = send(client, system, token, other, message_uuid)
+    assert (again.status_code, again.json()) == (201, first.json())
+    assert (refused.status_code, refused.json()["code"]) == (409, "MESSAGE_UUID_ALREADY_USED")
+    assert default_storage.listdir("memo/" + timezone.now().strftime("%Y/%m/%d"))[1] == files
+    assert (Message.objects.count(), Receipt.objects.count(), Delivery.objects.count()) == (1, 1, 1)
+
+
+# --- Cached credentials ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sent_once(client):
+    """A system that has sent once, so its credentials are in this process's cache."""
+    sender, person = OrganisationFactory(), PersonFactory()
+    system, token = make_system(sender)
+    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
+    assert send(client, system, token, data, message_uuid).status_code == 201
+    return system, token, sender, person
+
+
+def _send_again(client, system, token, sender, person):
+    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
+    before = send_rows()
+    response = send(client, system, token, data, message_uuid)
+    if response.status_code != 201:
+        assert send_rows() == before
+    return response
+
+
+def test_a_rotated_token_stops_working_at_once(client, sent_once):
+    system, token, sender, person = sent_once
+    new_token = system_rotate_token(system=system)
+    response = _send_again(client, system, token, sender, person)
+    assert (response.status_code, response.json()["code"]) == (401, "UNAUTHORIZED")
+    assert _send_again(client, system, new_token, sender, person).status_code == 201
+
+
+def test_a_deactivated_system_is_refused_at_once(client, sent_once):
+    system, token, sender, person = sent_once
+    System.objects.filter(pk=system.pk).update(
+        status=System.Status.DEACTIVATED, deactivated_at=timezone.now()
+    )
+    response = _send_again(client, system, token, sender, person)
+    assert (response.status_code, response.json()["code"]) == (403, "SYSTEM_NOT_ALLOWED")
+
+
+def test_an_organisation_losing_a_right_is_seen_at_once(client, sent_once):
+    system, token, sender, person = sent_once
+    Organisation.objects.filter(pk=sender.pk).update(may_send_mandatory_post=False)
+    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr, mandatory=True)
+    response = send(client, system, token, data, message_uuid)
+    assert (response.status_code, response.json()["code"]) == (403, "MANDATORY_NOT_ALLOWED")
+
+
+def test_a_recipient_system_is_refused_by_the_same_answer_as_before(client):
+    system, token = make_system(OrganisationFactory(), kind=System.Kind.RECIPIENT)
+    message_uuid, data = letter(sender_cvr=system.organisation.cvr, recipient_id=PersonFactory().cpr)
+    response = send(client, system, token, data, message_uuid)
+    assert (response.status_code, response.json()["code"]) == (403, "FORBIDDEN")
+
+
+def test_a_person_without_a_mailbox_is_not_found(client):
+    sender = OrganisationFactory()
+    system, token = make_system(sender)
+    Person.objects.create(cpr="0101011234", name="Uden Postkasse")
+    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id="0101011234")
+    response = send(client, system, token, data, message_uuid)
+    assert (response.status_code, response.json()["errorCode"]) == (201, "RECIPIENT_NOT_FOUND")
+
+
+# --- The receipt --------------------------------------------------------------------------------
+
+
+def test_the_receipt_body_is_what_the_serializer_writes(client):
+    sender, person = OrganisationFactory(), PersonFactory()
+    system, token = make_system(sender)
+    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
+    data = data.replace(b"<memo:label>", b"<memo:messageID>J-1</memo:messageID><memo:label>", 1)
+    assert send(client, system, token, data, message_uuid).status_code == 201
+    unknown_uuid, unknown = letter(sender_cvr=sender.cvr, recipient_id="0101019999")
+    assert send(client, system, token, unknown, unknown_uuid).json()["receiptStatus"] == "NOT_ALLOWED"
+    receipts = list(Receipt.objects.order_by("pk"))
+    assert [r.status for r in receipts] == ["RECEIVED", "NOT_ALLOWED"]
+    for receipt in receipts:
+        assert receipt_body(receipt) == ReceiptSerializer(receipt).data
+    assert receipt_body(receipts[0])["messageId"] == "J-1"
+
+
+def test_the_answer_is_compact_json(client):
+    sender, person = OrganisationFactory(), PersonFactory()
+    system, token = make_system(sender)
+    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
+    response = client.post(
+        f"/apis/v1/memos/?memo-message-uuid={message_uuid}",
+        data=data,
+        content_type="application/xml",
+        **basic(system, token),
+    )
+    assert response["Content-Type"] == "application/json"
+    assert response.content.startswith(b'{"transmissionId":"')
+
+
+# --- Wake-ups -----------------------------------------------------------------------------------
+
+
+class FakeTask:
+    def __init__(self, name: str, eager: bool = False) -> None:
+        self.name, self.calls = name, []
+        self.app = SimpleNamespace(conf=SimpleNamespace(task_always_eager=eager))
+        self.published = threading.Event()
+
+    def apply_async(self, args, **options):
+        self.calls.append(args)
+        self.published.set()
+
+
+def test_ids_of_one_window_go_out_as_one_task():
+    one, many = FakeTask("one"), FakeTask("many")
+    wake_ups = WakeUps(window=60)  # the thread would wait a minute: flush by hand
+    for pk in (1, 2, 3):
+        wake_ups.add(one, many, pk)
+    assert wake_ups.flush() == 1
+    assert (one.calls, many.calls) == ([], [([1, 2, 3],)])
+    wake_ups.add(one, many, 4)
+    wake_ups.flush()
+    assert one.calls == [(4,)]
+    assert wake_ups.flush() == 0
+
+
+def test_the_window_is_published_by_itself_soon():
+    one, many = FakeTask("one"), FakeTask("many")
+    wake_ups = WakeUps(window=0.05)
+    start = time.monotonic()
+    wake_ups.add(one, many, 7)
+    assert one.published.wait(5)
+    assert one.calls == [(7,)]
+    assert time.monotonic() - start < 5
+
+
+def test_eager_tasks_are_queued_at_once():
+    one, many = FakeTask("one", eager=True), FakeTask("many", eager=True)
+    WakeUps(window=60).add(one, many, 9)
+    assert (one.calls, many.calls) == ([(9,)], [])
+
+
+def test_a_send_wakes_delivery_after_commit(client, django_capture_on_commit_callbacks):
+    sender, person = OrganisationFactory(), PersonFactory()
+    system, token = make_system(sender)
+    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert send(client, system, token, data, message_uuid).status_code == 201
+    assert len(callbacks) == 1
+    assert Delivery.objects.get().state == Delivery.State.PENDING
