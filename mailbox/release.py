@@ -2,14 +2,18 @@
 
 A national mass send can put millions of letters on one date, so release never handles one
 message at a time: each batch claims up to ``batch_size`` due messages with
-``SELECT ... FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite runs one writer at a time anyway),
-then moves all of them with a handful of statements over exactly those ids:
+``SELECT ... FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite runs one writer at a time anyway) and
+moves all of them with a handful of set-based statements.
 
-- mailbox mail: its inbox rows are inserted in one ``INSERT ... SELECT``, and it is delivered;
-- mail for an active pull recipient system: ready for fetch, and delivered;
-- everything else (push, remote print, NemSMS, a deactivated system): ACCEPTED with a
-  PENDING delivery row for the engine, which takes those one by one;
-- one ``DELAYED_MEMO_SEND_SENT`` event per message, also inserted in one statement.
+Mailbox mail (nearly all of a mass send) goes first. On PostgreSQL one statement per batch
+claims it, marks it delivered, inserts its inbox rows and its ``DELAYED_MEMO_SEND_SENT``
+events, and closes its outbox rows: the rows are read once, through the claim, and no id list
+travels to the database and back between steps. Then the notifications are recorded and the
+search text queued, for exactly the messages that statement returned.
+
+Everything else (a pull recipient system: ready for fetch, and delivered; push, remote print,
+NemSMS or a deactivated system: ACCEPTED with a PENDING delivery row for the engine) and all
+mail on SQLite goes through a few statements over the claimed ids.
 
 A recall racing the release: the recall's conditional UPDATE (HELD/ACCEPTED -> RECALLED)
 either runs first, and the release no longer sees the row as HELD, or waits for the release's
@@ -38,6 +42,12 @@ def release_due(*, today: date | None = None, batch_size: int = BATCH_SIZE) -> i
     """Release every held message whose value date has come. Returns how many."""
     today = today or timezone.localdate()
     released = 0
+    if connection.vendor == "postgresql":
+        while True:
+            count = _release_mailbox_batch(today, batch_size)
+            released += count
+            if count < batch_size:
+                break
     while True:
         count, later = _release_batch(today, batch_size)
         released += count
@@ -52,6 +62,64 @@ def _queue_engine() -> None:
     from mailbox.tasks import sweep_deliveries
 
     enqueue(sweep_deliveries)
+
+
+# One batch of mailbox mail, PostgreSQL. The claim is an ARRAY(...) sub-select, so the UPDATE
+# finds its rows by primary key (a join on the claim made the planner hash the whole table).
+# Data-modifying CTEs all run, and see the same snapshot, so the inserts and the outbox update
+# read the claimed rows from the UPDATE's RETURNING, never from the table again.
+_RELEASE_MAILBOX_BATCH = """
+WITH released AS (
+    UPDATE mailbox_message m SET state = %(delivered)s, delivered_at = %(now)s
+    WHERE m.id = ANY(ARRAY(
+        SELECT id FROM mailbox_message
+        WHERE state = %(held)s AND value_date <= %(today)s AND channel = %(mailbox)s
+        ORDER BY value_date
+        LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED
+    )) AND m.state = %(held)s
+    RETURNING m.id, m.recipient_mailbox_id, m.sender_organisation_id, m.sender_system_id,
+              m.message_uuid, m.recipient_id
+), items AS (
+    INSERT INTO mailbox_mailboxitem (mailbox_id, message_id, folder_id, received_at, flagged)
+    SELECT r.recipient_mailbox_id, r.id, f.id, %(now)s, false
+    FROM released r
+    JOIN mailbox_folder f ON f.mailbox_id = r.recipient_mailbox_id AND f.kind = %(inbox)s
+    ON CONFLICT DO NOTHING
+), events AS (
+    INSERT INTO adminaccess_event
+        (occurred_at, tag, organisation_id, system_id, message_id, message_uuid, subject, details)
+    SELECT %(now)s, %(tag)s, r.sender_organisation_id, r.sender_system_id, r.id, r.message_uuid,
+           r.recipient_id, '{}'
+    FROM released r
+), outbox AS (
+    UPDATE mailbox_delivery SET state = %(done)s, completed_at = %(now)s
+    WHERE message_id IN (SELECT id FROM released)
+)
+SELECT id FROM released
+"""
+
+
+def _release_mailbox_batch(today: date, batch_size: int) -> int:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            _RELEASE_MAILBOX_BATCH,
+            {
+                "today": today,
+                "now": timezone.now(),
+                "limit": batch_size,
+                "held": Message.State.HELD,
+                "delivered": Message.State.DELIVERED,
+                "mailbox": Message.Channel.MAILBOX,
+                "inbox": Folder.Kind.INBOX,
+                "tag": Event.Tag.DELAYED_MEMO_SEND_SENT,
+                "done": Delivery.State.DONE,
+            },
+        )
+        ids = [pk for (pk,) in cursor.fetchall()]
+        if ids:
+            _notify(ids)
+    return len(ids)
 
 
 def _ids_param(ids: list[int]) -> tuple[str, object]:

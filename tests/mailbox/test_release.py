@@ -10,9 +10,10 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from adminaccess.models import Event, System
-from mailbox.models import Delivery, MailboxItem, Message
+from mailbox.models import Delivery, MailboxItem, Message, Notification
 from mailbox.release import release_due
 from mailbox.sending import RecallRefused, memo_recall, memo_send
+from rights.models import Person
 from tests.factories import OrganisationFactory, PersonFactory, make_system
 from tests.mailbox.api.helpers import letter
 
@@ -98,6 +99,60 @@ def test_it_releases_in_batches_until_everything_due_is_out(sender, sender_syste
     assert release_due(today=TOMORROW, batch_size=3) == 7
     assert MailboxItem.objects.count() == 7
     assert Event.objects.filter(tag=Event.Tag.DELAYED_MEMO_SEND_SENT).count() == 7
+
+
+def test_mail_whose_value_date_has_passed_is_released_too(sender, sender_system):
+    message = _held(sender, sender_system, PersonFactory().cpr)
+    assert release_due(today=TOMORROW + timedelta(days=3)) == 1
+    message.refresh_from_db()
+    assert message.state == Message.State.DELIVERED
+
+
+def test_one_date_of_every_channel_releases_each_message_once_its_own_way(sender, sender_system):
+    people = [PersonFactory() for _ in range(3)]
+    puller, pusher = OrganisationFactory(), OrganisationFactory()
+    make_system(puller, kind=System.Kind.RECIPIENT, is_default=True)
+    make_system(
+        pusher, kind=System.Kind.RECIPIENT, is_default=True,
+        protocol=System.Protocol.REST_PUSH, endpoint="https://push.example.invalid/memo",
+    )  # fmt: skip
+    mailbox_mail = [_held(sender, sender_system, person.cpr) for person in people]
+    pulled = _held(sender, sender_system, puller.cvr, recipient_type="CVR")
+    pushed = _held(sender, sender_system, pusher.cvr, recipient_type="CVR")
+
+    assert release_due(today=TOMORROW, batch_size=2) == 5
+    assert release_due(today=TOMORROW) == 0
+
+    def state(message):
+        message.refresh_from_db()
+        return message.state, Delivery.objects.get(message=message).state
+
+    assert [state(m) for m in mailbox_mail] == [(Message.State.DELIVERED, Delivery.State.DONE)] * 3
+    assert state(pulled) == (Message.State.DELIVERED, Delivery.State.READY_FOR_FETCH)
+    assert state(pushed) == (Message.State.ACCEPTED, Delivery.State.PENDING)
+    assert sorted(MailboxItem.objects.values_list("message_id", "mailbox_id")) == sorted(
+        (m.pk, person.mailbox.pk) for m, person in zip(mailbox_mail, people, strict=True)
+    )
+    events = Event.objects.filter(tag=Event.Tag.DELAYED_MEMO_SEND_SENT)
+    assert sorted(events.values_list("message_id", flat=True)) == sorted(
+        m.pk for m in [*mailbox_mail, pulled, pushed]
+    )
+
+
+def test_released_mailbox_mail_is_notified_and_queued_for_search(sender, sender_system, monkeypatch):
+    indexed: list[int] = []
+    monkeypatch.setattr(
+        "mailbox.release.message_texts_index_later", lambda *, message_ids: indexed.extend(message_ids)
+    )
+    told = PersonFactory(email="borger@example.invalid")
+    Person.objects.filter(pk=told.pk).update(email_verified=True)
+    untold = PersonFactory()
+    first, second = _held(sender, sender_system, told.cpr), _held(sender, sender_system, untold.cpr)
+    release_due(today=TOMORROW)
+    assert list(Notification.objects.values_list("message_id", "channel", "address")) == [
+        (first.pk, Notification.Channel.EMAIL, "borger@example.invalid")
+    ]
+    assert sorted(indexed) == sorted([first.pk, second.pk])
 
 
 def test_the_number_of_queries_does_not_grow_with_the_batch(sender, sender_system):
