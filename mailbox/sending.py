@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -687,9 +688,46 @@ class _OneStatement:
     def execute(self, selects: list[str]) -> tuple:
         ctes = ", ".join(f"{name} AS ({sql})" for name, sql, _ in self.parts)
         params = [p for _, _, part_params in self.parts for p in part_params]
+        sql = f"WITH {ctes} SELECT {', '.join(selects)}"
         with connection.cursor() as cursor:
-            cursor.execute(f"WITH {ctes} SELECT {', '.join(selects)}", params)
+            prepared = _prepared(cursor, sql)
+            if prepared is None:
+                cursor.execute(sql, params)
+            else:
+                cursor.execute(f"EXECUTE {prepared} ({', '.join(['%s'] * len(params))})", params)
             return cursor.fetchone()
+
+
+#: Prepared statements one database connection keeps, at most (one per shape of message).
+PREPARED_PER_CONNECTION = 32
+
+
+def _prepared(cursor, sql: str) -> str | None:
+    """The name of ``sql`` prepared on this connection (preparing it the first time), or None.
+
+    A message's statement differs from another's only in its values, as long as it has as
+    many documents, files and actions; PostgreSQL then parses and plans it once per connection
+    instead of for every send. Off where prepared statements cannot outlive a transaction:
+    behind a transaction-pooling pgbouncer, which Django's ``DISABLE_SERVER_SIDE_CURSORS``
+    option marks.
+    """
+    if connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):
+        return None
+    raw = connection.connection
+    state = getattr(connection, "_ingest_prepared", None)
+    if state is None or state[0] is not raw:  # a new connection has none of the old ones
+        state = (raw, {})
+        connection._ingest_prepared = state
+    names = state[1]
+    name = names.get(sql)
+    if name is None:
+        if len(names) >= PREPARED_PER_CONNECTION:
+            return None
+        name = f"dp_ingest_{len(names)}_{uuid.uuid4().hex[:8]}"
+        numbered = iter(range(1, sql.count("%s") + 1))
+        cursor.execute(f"PREPARE {name} AS " + re.sub("%s", lambda _: f"${next(numbered)}", sql))
+        names[sql] = name
+    return name
 
 
 def accepted_outbox_rows(
