@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -638,6 +638,7 @@ class _OneStatement:
         self.parts: list[tuple[str, str, list]] = []  # (name, sql, params)
         self.unsupported = False
         self._slots: dict[tuple[int, str], tuple[int, int]] = {}  # (object, field) -> (part, param)
+        self.connection = connections[DEFAULT_DB_ALIAS]  # looked up once, not per value
 
     def insert(self, name: str, obj, refs=None, returning: bool = False) -> str:
         refs = {column: [sql] for column, sql in (refs or {}).items()}
@@ -647,9 +648,8 @@ class _OneStatement:
         """Insert ``objs``; with ``returning=True`` (one row) the SQL of its new id, with
         ``returning="position"`` the SQL of each row's new id by its position."""
         refs = refs or {}
-        quote = connection.ops.quote_name
-        meta = objs[0]._meta
-        fields = [f for f in meta.concrete_fields if not f.generated and f is not meta.auto_field]
+        conn = self.connection
+        fields, table, columns, pk = _insert_shape(type(objs[0]))
         rows, params = [], []
         for index, obj in enumerate(objs):
             placeholders = []
@@ -662,11 +662,9 @@ class _OneStatement:
                     self.unsupported = True
                 self._slots[(id(obj), f.name)] = (len(self.parts), len(params))
                 placeholders.append("%s")
-                params.append(f.get_db_prep_save(value, connection=connection))
+                params.append(f.get_db_prep_save(value, connection=conn))
             rows.append(f"({', '.join(placeholders)})")
-        columns = ", ".join(quote(f.column) for f in fields)
-        sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join(rows)}"  # noqa: S608
-        pk = quote(meta.pk.column)
+        sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join(rows)}"  # noqa: S608
         if not returning:
             self.parts.append((name, sql, params))
             return None
@@ -696,6 +694,15 @@ class _OneStatement:
             else:
                 cursor.execute(f"EXECUTE {prepared} ({', '.join(['%s'] * len(params))})", params)
             return cursor.fetchone()
+
+
+@functools.cache
+def _insert_shape(model) -> tuple[list, str, str, str]:
+    """A model's inserted fields, quoted table, column list and primary key column."""
+    quote = connection.ops.quote_name
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.generated and f is not meta.auto_field]
+    return fields, quote(meta.db_table), ", ".join(quote(f.column) for f in fields), quote(meta.pk.column)
 
 
 #: Prepared statements one database connection keeps, at most (one per shape of message).
