@@ -197,7 +197,7 @@ class OneQueryDirectory(Directory):
         sql, person_fields, mailbox_fields = _person_lookup_sql()
         day = connection.ops.adapt_datefield_value(self.day)
         with connection.cursor() as cursor:
-            cursor.execute(sql, [day, day, cpr])
+            _execute_prepared(cursor, sql, [day, day, cpr])
             row = cursor.fetchone()
         if row is None:
             return None
@@ -688,12 +688,18 @@ class _OneStatement:
         params = [p for _, _, part_params in self.parts for p in part_params]
         sql = f"WITH {ctes} SELECT {', '.join(selects)}"
         with connection.cursor() as cursor:
-            prepared = _prepared(cursor, sql)
-            if prepared is None:
-                cursor.execute(sql, params)
-            else:
-                cursor.execute(f"EXECUTE {prepared} ({', '.join(['%s'] * len(params))})", params)
+            _execute_prepared(cursor, sql, params)
             return cursor.fetchone()
+
+
+def _execute_prepared(cursor, sql: str, params: list) -> None:
+    """``cursor.execute(sql, params)``, through a statement prepared once per connection on
+    PostgreSQL (see :func:`_prepared`)."""
+    prepared = _prepared(cursor, sql) if connection.vendor == "postgresql" else None
+    if prepared is None:
+        cursor.execute(sql, params)
+    else:
+        cursor.execute(f"EXECUTE {prepared} ({', '.join(['%s'] * len(params))})", params)
 
 
 @functools.cache
@@ -713,10 +719,10 @@ def _prepared(cursor, sql: str) -> str | None:
     """The name of ``sql`` prepared on this connection (preparing it the first time), or None.
 
     A message's statement differs from another's only in its values, as long as it has as
-    many documents, files and actions; PostgreSQL then parses and plans it once per connection
-    instead of for every send. Off where prepared statements cannot outlive a transaction:
-    behind a transaction-pooling pgbouncer, which Django's ``DISABLE_SERVER_SIDE_CURSORS``
-    option marks.
+    many documents, files and actions (and the recipient lookup is always the same);
+    PostgreSQL then parses and plans it once per connection instead of for every send. Off
+    where prepared statements cannot outlive a transaction: behind a transaction-pooling
+    pgbouncer, which Django's ``DISABLE_SERVER_SIDE_CURSORS`` option marks.
     """
     if connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):
         return None
