@@ -281,3 +281,36 @@ def test_a_send_wakes_delivery_after_commit(client, django_capture_on_commit_cal
         assert send(client, system, token, data, message_uuid).status_code == 201
     assert len(callbacks) == 1
     assert Delivery.objects.get().state == Delivery.State.PENDING
+
+
+@postgres_only
+def test_statements_are_prepared_once_per_connection_unless_pgbouncer_is_configured(client, monkeypatch):
+    sender, person = OrganisationFactory(), PersonFactory()
+    system, token = make_system(sender)
+
+    def prepared_names() -> set[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT name FROM pg_prepared_statements WHERE name LIKE 'dp_ingest_%%'")
+            return {name for (name,) in cursor.fetchall()}
+
+    for _ in range(3):
+        message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
+        assert send(client, system, token, data, message_uuid).status_code == 201
+    after_three = prepared_names()
+    assert len(after_three) >= 2  # the recipient lookup and this shape of store statement
+    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
+    assert send(client, system, token, data, message_uuid).status_code == 201
+    assert prepared_names() == after_three
+
+    # A NemSMS has no documents: a statement of another shape, not prepared behind pgbouncer.
+    monkeypatch.setitem(connection.settings_dict, "DISABLE_SERVER_SIDE_CURSORS", True)
+    Person.objects.filter(pk=person.pk).update(nemsms_mobile="+4512345678")
+    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr, nemsms=True)
+    response = send(client, system, token, data, message_uuid)
+    assert (response.status_code, response.json()["receiptStatus"]) == (201, "RECEIVED")
+    assert prepared_names() == after_three
+    assert Message.objects.get(message_uuid=message_uuid).channel == Message.Channel.NEMSMS
+    monkeypatch.setitem(connection.settings_dict, "DISABLE_SERVER_SIDE_CURSORS", False)
+    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr, nemsms=True)
+    assert send(client, system, token, data, message_uuid).status_code == 201
+    assert len(prepared_names()) == len(after_three) + 1
