@@ -502,7 +502,8 @@ def _store_accepted(
 def _store_one_statement(accepted, system: System) -> tuple[Receipt, Delivery] | None:
     """:func:`_store_accepted` for one message as ONE SQL statement, on PostgreSQL.
 
-    The rows are the same objects the bulk path saves (built by the same code), inserted by
+    The rows are built as the bulk path builds them (the message row and the outbox row by the
+    very same functions; a test compares every stored column of both paths), inserted by
     one ``WITH m AS (INSERT ... RETURNING id), ... INSERT ...`` whose later inserts take the
     new ids from the earlier ones. A single statement is atomic by itself, so outside a
     transaction it runs in autocommit: one round trip instead of BEGIN, seven INSERTs and
