@@ -8,16 +8,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import (
+    BigIntegerField,
     Count,
     Exists,
+    Func,
     IntegerField,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
     Window,
 )
@@ -112,12 +117,45 @@ def mailbox_items_list(*, mailbox: Mailbox, folder: Folder, listing: Listing) ->
     return items.order_by(*SORTS[sort])
 
 
-def mailbox_items_page(*, mailbox: Mailbox, folder: Folder, listing: Listing, number, per_page: int) -> Page:
+@dataclass(frozen=True)
+class FolderSummary:
+    """How many items a folder holds, and (PostgreSQL) a fingerprint of which messages they are."""
+
+    count: int
+    fingerprint: int | None = None
+
+
+def folder_summary(*, mailbox: Mailbox, folder: Folder) -> FolderSummary:
+    """The folder's item count, and on PostgreSQL a hash sum of its message ids. One query.
+
+    The fingerprint changes whenever a letter arrives in, leaves or is emptied from the folder,
+    so what is derived from the folder's set of letters (its senders) can be cached under it.
+    """
+    items = MailboxItem.objects.filter(mailbox=mailbox, folder=folder, deleted_at__isnull=True)
+    if connection.vendor != "postgresql":
+        return FolderSummary(count=items.count())
+    row = items.aggregate(
+        n=Count("pk"),
+        h=Sum(Func("message_id", function="hashint8", output_field=BigIntegerField())),
+    )
+    return FolderSummary(count=row["n"], fingerprint=row["h"] or 0)
+
+
+def mailbox_items_page(
+    *,
+    mailbox: Mailbox,
+    folder: Folder,
+    listing: Listing,
+    number,
+    per_page: int,
+    summary: FolderSummary | None = None,
+) -> Page:
     """One page of a listing: its rows (:func:`mailbox_items_rows`) and the pager.
 
-    An unfiltered folder is counted from the folder index and paged by id. A filtered or
-    searched one is evaluated once, not twice: the page's ids carry the total with them
-    (``COUNT(*) OVER ()``). A page past the end shows the last page, as Django's ``get_page``.
+    An unfiltered folder is counted from the folder index (or taken from ``summary``, or from
+    the folder's ``unread`` for unread only) and paged by id. A filtered or searched one is
+    evaluated once, not twice: the page's ids carry the total with them (``COUNT(*) OVER ()``).
+    A page past the end shows the last page, as Django's ``get_page``.
     """
     items = mailbox_items_list(mailbox=mailbox, folder=folder, listing=listing)
     paginator = Paginator(items.values_list("pk", flat=True), per_page)
@@ -125,7 +163,7 @@ def mailbox_items_page(*, mailbox: Mailbox, folder: Folder, listing: Listing, nu
         wanted = max(1, int(number))
     except (TypeError, ValueError):
         wanted = 1
-    count = mailbox_items_count(mailbox=mailbox, folder=folder, listing=listing)
+    count = mailbox_items_count(mailbox=mailbox, folder=folder, listing=listing, summary=summary)
     page = None
     if count is not None:
         paginator.count = count
@@ -143,35 +181,80 @@ def mailbox_items_page(*, mailbox: Mailbox, folder: Folder, listing: Listing, nu
     return page
 
 
+#: The columns a listing row shows (templates/mailbox/_listing.html): nothing else is read.
+ROW_FIELDS = (
+    "mailbox_id",
+    "message_id",
+    "folder_id",
+    "received_at",
+    "read_at",
+    "flagged",
+    "message__label",
+    "message__sender_id",
+    "message__sender_label",
+    "message__recipient_id",
+    "message__recipient_label",
+    "message__legal_notification",
+    "message__mandatory",
+    "message__reply_by",
+)
+
+
 def mailbox_items_rows(*, mailbox: Mailbox, ids: list[int]) -> list[MailboxItem]:
     """The page's items, in the order of ``ids``, with their message and what the row shows.
 
     A page is found first by id alone (:func:`mailbox_items_list`, cheap even 300 pages deep,
-    where PostgreSQL would otherwise work out every skipped row's columns), then read here.
+    where PostgreSQL would otherwise work out every skipped row's columns), then read here:
+    only the columns the row shows (:data:`ROW_FIELDS`).
     """
     deadline_actions = Action.objects.filter(document__message=OuterRef("message"), end_at__isnull=False)
     attachments = Document.objects.filter(message=OuterRef("message"), kind=Document.Kind.ADDITIONAL)
     rows = (
         MailboxItem.objects.filter(mailbox=mailbox, pk__in=ids)
-        .select_related("message", "message__sender_organisation")
+        .select_related("message")
+        .only(*ROW_FIELDS)
         .annotate(has_attachments=Exists(attachments), has_action_deadline=Exists(deadline_actions))
         .in_bulk()
     )
     return [rows[pk] for pk in ids if pk in rows]
 
 
-def mailbox_items_count(*, mailbox: Mailbox, folder: Folder, listing: Listing) -> int | None:
-    """The count of an unfiltered listing straight from the folder index, or None if filtered."""
+def mailbox_items_count(
+    *, mailbox: Mailbox, folder: Folder, listing: Listing, summary: FolderSummary | None = None
+) -> int | None:
+    """The count of an unfiltered listing, or None if filtered: from ``summary`` or the folder's
+    ``unread`` (:func:`folders_with_unread`) where given, else from the folder index."""
     if listing.sender or listing.has_deadline or listing.search:
         return None
+    if listing.unread_only and getattr(folder, "unread", None) is not None:
+        return folder.unread
+    if not listing.unread_only and summary is not None:
+        return summary.count
     items = MailboxItem.objects.filter(mailbox=mailbox, folder=folder, deleted_at__isnull=True)
     if listing.unread_only:
         items = items.filter(read_at__isnull=True)
     return items.count()
 
 
-def senders_in_folder(*, mailbox: Mailbox, folder: Folder) -> list[tuple[str, str]]:
-    """(sender id, name) of everyone who has a letter in the folder, by name. One query."""
+#: How long a folder's sender list is kept under one fingerprint (it cannot go stale under it).
+SENDERS_CACHE_SECONDS = 60 * 60
+
+
+def senders_in_folder(
+    *, mailbox: Mailbox, folder: Folder, summary: FolderSummary | None = None
+) -> list[tuple[str, str]]:
+    """(sender id, name) of everyone who has a letter in the folder, by name. One query at most.
+
+    With a fingerprinted ``summary`` (PostgreSQL) the list is cached under the folder's
+    fingerprint: any letter arriving, moving or being emptied changes the key, so a cached list
+    is always the folder's current one, and an unchanged folder costs no query at all.
+    """
+    key = None
+    if summary is not None and summary.fingerprint is not None:
+        key = f"mailbox:senders:{folder.pk}:{summary.count}:{summary.fingerprint}"
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
     rows = (
         MailboxItem.objects.filter(mailbox=mailbox, folder=folder, deleted_at__isnull=True)
         .order_by()
@@ -181,7 +264,10 @@ def senders_in_folder(*, mailbox: Mailbox, folder: Folder) -> list[tuple[str, st
     names: dict[str, str] = {}
     for sender_id, label in rows:
         names.setdefault(sender_id, label or sender_id)
-    return sorted(names.items(), key=lambda pair: pair[1].lower())
+    senders = sorted(names.items(), key=lambda pair: pair[1].lower())
+    if key is not None:
+        cache.set(key, senders, SENDERS_CACHE_SECONDS)
+    return senders
 
 
 def mailbox_item_get(*, mailbox: Mailbox, item_id: int) -> MailboxItem:

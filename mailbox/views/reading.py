@@ -89,12 +89,20 @@ def _folder_page(request, folder: Folder | None = None):
         folder = next((f for f in folders if f.pk == folder.pk), folder)
     form = ListingForm(request.GET)
     listing = form.listing()
+    partial = request.headers.get("HX-Request") and request.headers.get("HX-Target") == "mailbox-listing"
+    # One query: the folder's count (an unfiltered pager) and the key of its sender list (the
+    # full page's filter); the listing alone, filtered, needs neither.
+    filtered = listing.search or listing.sender or listing.has_deadline or listing.unread_only
+    summary = (
+        None if partial and filtered else selectors.folder_summary(mailbox=context.mailbox, folder=folder)
+    )
     page = selectors.mailbox_items_page(
         mailbox=context.mailbox,
         folder=folder,
         listing=listing,
         number=request.GET.get("page"),
         per_page=PAGE_SIZE,
+        summary=summary,
     )
     services.mailbox_read_log(
         context=context, details={"read": "folder", "folder": folder.name, "page": page.number}
@@ -109,13 +117,14 @@ def _folder_page(request, folder: Folder | None = None):
         "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
         "query": _query_without(request, "page"),
         "sort_query": _query_without(request, "page", "sort"),
-        "senders": selectors.senders_in_folder(mailbox=context.mailbox, folder=folder),
         "is_sent": folder.kind in (Folder.Kind.SENT, Folder.Kind.DRAFTS),
         "is_bin": folder.kind == Folder.Kind.BIN,
         "now": timezone.now(),
     }
-    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "mailbox-listing":
+    if partial:
         return render(request, "mailbox/_listing.html", data)
+    # Only the full page has the sender filter: the listing alone does not read it.
+    data["senders"] = selectors.senders_in_folder(mailbox=context.mailbox, folder=folder, summary=summary)
     return render(request, "mailbox/inbox.html", data)
 
 
