@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from django import template
+from django.utils.dates import MONTHS_3
 
 from mailbox.access import mailboxes_available
 from mailbox.models import Folder
@@ -68,8 +71,6 @@ def folder_label(folder: Folder) -> str:
 @register.filter
 def parse_iso(value):
     """A stored ISO 8601 timestamp (e.g. an appointment's start) as an aware datetime."""
-    from datetime import datetime
-
     from django.utils import timezone
 
     try:
@@ -83,3 +84,17 @@ def parse_iso(value):
 def is_web_url(value: str) -> bool:
     """Only http(s) links from a sender become links: never javascript: or data:."""
     return isinstance(value, str) and value.lower().startswith(("https://", "http://"))
+
+
+@register.filter(expects_localtime=True)
+def iso_datetime(value) -> str:
+    """``|date:"c"`` for a datetime, without the format parser (a listing formats 50 dates)."""
+    return value.isoformat() if isinstance(value, datetime) else ""
+
+
+@register.filter(expects_localtime=True)
+def day_month_year(value) -> str:
+    """``|date:"j M Y"`` (e.g. "1 Dec 2026", the month in the active language), no parser."""
+    if not isinstance(value, date):
+        return ""
+    return f"{value.day} {MONTHS_3[value.month].title()} {value.year:04d}"
