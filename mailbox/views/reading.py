@@ -72,6 +72,16 @@ class ListingForm(forms.Form):
         )
 
 
+def _row_urls(items) -> None:
+    """Each row's message and flag URLs, reversed once per page instead of twice per row."""
+    sentinel = 987654321
+    message_url = reverse("message", args=[sentinel]).partition(str(sentinel))
+    flag_url = reverse("message-flag", args=[sentinel]).partition(str(sentinel))
+    for item in items:
+        item.url = f"{message_url[0]}{item.pk}{message_url[2]}"
+        item.flag_url = f"{flag_url[0]}{item.pk}{flag_url[2]}"
+
+
 def _query_without(request, *names: str) -> str:
     query = request.GET.copy()
     for name in names:
@@ -104,6 +114,7 @@ def _folder_page(request, folder: Folder | None = None):
         per_page=PAGE_SIZE,
         summary=summary,
     )
+    _row_urls(page.object_list)
     services.mailbox_read_log(
         context=context, details={"read": "folder", "folder": folder.name, "page": page.number}
     )
