@@ -688,7 +688,9 @@ class MessageText(models.Model):
     row here its title and sender are still searched, straight from the message row.
     """
 
-    message = models.OneToOneField(Message, primary_key=True, on_delete=models.CASCADE, related_name="search_text")
+    message = models.OneToOneField(
+        Message, primary_key=True, on_delete=models.CASCADE, related_name="search_text"
+    )
     # Plain text of the documents (text, HTML stripped, PDF), capped; title and sender are not in it.
     text = models.TextField(blank=True)
     # PostgreSQL only: title, sender and text as one tsvector, with a GIN index (created by the
