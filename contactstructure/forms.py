@@ -16,6 +16,7 @@ from contactstructure.models import (
     RoutingRule,
 )
 from contactstructure.services import (
+    CONTACT_POINT_FIELDS,
     GROUP_PATH_SEPARATOR,
     contact_point_field_errors,
     descendant_ids,
@@ -270,25 +271,7 @@ class ContactPointForm(DkfdsForm):
         return data
 
     def service_values(self) -> dict:
-        data = self.cleaned_data
-        names = (
-            "contact_point_id",
-            "label",
-            "group",
-            "info_text",
-            "keywords",
-            "kle_codes",
-            "field1_label",
-            "field1_required",
-            "field2_label",
-            "field2_required",
-            "max_size_bytes",
-            "max_attachments",
-            "is_visible",
-            "is_active",
-            "recipient_system",
-        )
-        return {name: data[name] for name in names}
+        return {name: self.cleaned_data[name] for name in CONTACT_POINT_FIELDS}
 
 
 class RoutingRuleForm(DkfdsForm):
