@@ -6,7 +6,7 @@ and a deep page, beside a 100-letter mailbox to show the query count does not de
 Targets: inbox p95 < 50 ms, search p95 < 150 ms, queries per page independent of mailbox size.
 
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust). Creates and drops its own database.
-`python bench/bench_inbox.py [--messages N] [--runs N]`.
+`python bench/bench_inbox.py [--messages N] [--runs N] [--keep]`.
 """
 
 from __future__ import annotations
@@ -134,6 +134,7 @@ def fill_mailbox(person, organisations, count: int, rng: random.Random) -> None:
                     mailbox=person.mailbox,
                     message=m,
                     folder=inbox,
+                    party=MailboxItem.party_of(m),
                     received_at=r,
                     read_at=None if rng.random() < 0.3 else r + timedelta(hours=1),
                 )
@@ -280,6 +281,7 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--small", type=int, default=100)
     parser.add_argument("--runs", type=int, default=60)
+    parser.add_argument("--keep", action="store_true", help=f"keep the database {DB} afterwards")
     args = parser.parse_args()
     try:
         psql(f"DROP DATABASE IF EXISTS {DB}")
@@ -298,7 +300,8 @@ def main() -> int:
         from django.db import connections
 
         connections.close_all()
-        psql(f"DROP DATABASE IF EXISTS {DB}")
+        if not args.keep:
+            psql(f"DROP DATABASE IF EXISTS {DB}")
     return 0
 
 

@@ -35,8 +35,8 @@ from mailbox.search import items_search
 SORTS = {
     "received": ("received_at", "pk"),
     "-received": ("-received_at", "-pk"),
-    "sender": ("party", "-received_at", "-pk"),
-    "-sender": ("-party", "-received_at", "-pk"),
+    "sender": ("party_key", "-received_at", "-pk"),
+    "-sender": ("-party_key", "-received_at", "-pk"),
     "title": ("title", "-received_at", "-pk"),
     "-title": ("-title", "-received_at", "-pk"),
 }
@@ -86,15 +86,12 @@ class Listing:
     search: str = ""
 
 
-def _is_sent(folder: Folder) -> bool:
-    return folder.kind in (Folder.Kind.SENT, Folder.Kind.DRAFTS)
-
-
 def mailbox_items_list(*, mailbox: Mailbox, folder: Folder, listing: Listing) -> QuerySet[MailboxItem]:
     """A folder's items, filtered, searched and sorted. Page through its ids, then read the
     page with :func:`mailbox_items_rows`: a fixed number of queries however big the folder.
 
-    ``party`` is who the letter is from, or, in Sent, whom it is to.
+    Sorting by sender orders by :attr:`MailboxItem.party`: who the letter is from, or, for the
+    mailbox's own sent letters, whom it is to (the index ``mailboxitem_party_idx``).
     """
     deadline_actions = Action.objects.filter(document__message=OuterRef("message"), end_at__isnull=False)
     items = MailboxItem.objects.filter(mailbox=mailbox, folder=folder, deleted_at__isnull=True)
@@ -109,9 +106,7 @@ def mailbox_items_list(*, mailbox: Mailbox, folder: Folder, listing: Listing) ->
     sort = listing.sort if listing.sort in SORTS else DEFAULT_SORT
     # Only the sort key in use is computed: each costs a function call on every row sorted.
     if sort.lstrip("-") == "sender":
-        items = items.annotate(
-            party=Lower("message__recipient_label" if _is_sent(folder) else "message__sender_label")
-        )
+        items = items.annotate(party_key=Lower("party"))
     elif sort.lstrip("-") == "title":
         items = items.annotate(title=Lower("message__label"))
     return items.order_by(*SORTS[sort])
@@ -189,6 +184,7 @@ ROW_FIELDS = (
     "received_at",
     "read_at",
     "flagged",
+    "party",
     "message__label",
     "message__sender_id",
     "message__sender_label",

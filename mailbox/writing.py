@@ -345,7 +345,12 @@ def _store_and_queue(
             event.save(force_insert=True)
             sent = Folder.objects.get(mailbox=context.mailbox, kind=Folder.Kind.SENT)
             item = MailboxItem.objects.create(
-                mailbox=context.mailbox, message=message, folder=sent, received_at=now, read_at=now
+                mailbox=context.mailbox,
+                message=message,
+                folder=sent,
+                received_at=now,
+                read_at=now,
+                party=MailboxItem.party_of(message, sent=True),
             )
             if draft is not None:
                 _draft_remove(draft)

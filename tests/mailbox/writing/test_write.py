@@ -179,6 +179,7 @@ def test_it_sends_a_valid_memo_to_the_contact_points_system(
     assert Delivery.objects.get(message=message).recipient_system == own
     item = MailboxItem.objects.get(mailbox=anna.mailbox, message=message)
     assert item.folder.kind == Folder.Kind.SENT
+    assert item.party == town.name  # Sent is sorted and shown by whom the letter is to
 
 
 def test_a_routing_rule_on_the_kle_code_wins(
