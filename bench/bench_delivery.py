@@ -154,8 +154,11 @@ def bench_release(messages: int, citizens: int) -> list[str]:
 
     items = MailboxItem.objects.count()
     ratio = took / plain
+    from django.conf import settings
+
     return [
-        f"release of {released:,} messages: {took:.1f} s ({released / took:,.0f}/s), "
+        f"release of {released:,} messages: {took:.1f} s ({released / took:,.0f}/s, "
+        f"{settings.DIGITALPOST_RELEASE_CONNECTIONS} connections), "
         f"{items:,} inbox rows, plain UPDATE {plain:.1f} s, ratio {ratio:.2f}x",
         f"target: < 60 s -> {'met' if took < 60 else 'NOT met'}; <= 3x plain -> {'met' if ratio <= 3 else 'NOT met'}",
         f"WAL written: release {release_wal:,.0f} MB ({release_wal * 1e6 / max(released, 1):,.0f} B/message), "

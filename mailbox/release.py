@@ -9,7 +9,9 @@ Mailbox mail (nearly all of a mass send) goes first. On PostgreSQL one statement
 claims it, marks it delivered, inserts its inbox rows and its ``DELAYED_MEMO_SEND_SENT``
 events, and closes its outbox rows: the rows are read once, through the claim, and no id list
 travels to the database and back between steps. Then the notifications are recorded and the
-search text queued, for exactly the messages that statement returned.
+search text queued, for exactly the messages that statement returned. That statement keeps one
+database process busy, so when the first batch is full, ``DIGITALPOST_RELEASE_CONNECTIONS``
+connections (threads) go on side by side, each claiming its own batches, until none is left.
 
 Everything else (a pull recipient system: ready for fetch, and delivered; push, remote print,
 NemSMS or a deactivated system: ACCEPTED with a PENDING delivery row for the engine) and all
@@ -24,8 +26,10 @@ event log holds either DELAYED_MEMO_SEND_SENT or MEMO_MESSAGE_RECALLED for it.
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -38,16 +42,20 @@ from mailbox.search import message_texts_index_later
 BATCH_SIZE = 10_000
 
 
-def release_due(*, today: date | None = None, batch_size: int = BATCH_SIZE) -> int:
-    """Release every held message whose value date has come. Returns how many."""
+def release_due(
+    *, today: date | None = None, batch_size: int = BATCH_SIZE, connections: int | None = None
+) -> int:
+    """Release every held message whose value date has come. Returns how many.
+
+    ``connections`` (default ``DIGITALPOST_RELEASE_CONNECTIONS``) is how many database
+    connections release mailbox mail side by side on PostgreSQL once there is more than a batch.
+    """
     today = today or timezone.localdate()
     released = 0
     if connection.vendor == "postgresql":
-        while True:
-            count = _release_mailbox_batch(today, batch_size)
-            released += count
-            if count < batch_size:
-                break
+        released += _release_mailbox_mail(
+            today, batch_size, connections or settings.DIGITALPOST_RELEASE_CONNECTIONS
+        )
     while True:
         count, later = _release_batch(today, batch_size)
         released += count
@@ -56,6 +64,38 @@ def release_due(*, today: date | None = None, batch_size: int = BATCH_SIZE) -> i
             transaction.on_commit(_queue_engine)
         if count < batch_size:
             return released
+
+
+def _release_mailbox_mail(today: date, batch_size: int, connections: int) -> int:
+    released = _release_mailbox_batch(today, batch_size)
+    if released < batch_size:
+        return released
+    if connections <= 1 or connection.in_atomic_block:
+        # Inside the caller's transaction other connections would not see its rows (nor could
+        # they commit for it): go on here, one batch after another.
+        return released + _release_mailbox_batches(today, batch_size)
+    with ThreadPoolExecutor(max_workers=connections, thread_name_prefix="release") as pool:
+        running = [pool.submit(_release_in_own_connection, today, batch_size) for _ in range(connections)]
+        # Every batch commits by itself: if one thread fails, what the others released stays
+        # released, and the error is raised here after they finish (the next run goes on).
+        return released + sum(future.result() for future in running)
+
+
+def _release_mailbox_batches(today: date, batch_size: int) -> int:
+    released = 0
+    while True:
+        count = _release_mailbox_batch(today, batch_size)
+        released += count
+        if count < batch_size:
+            return released
+
+
+def _release_in_own_connection(today: date, batch_size: int) -> int:
+    # Django gives each thread its own connection; it is closed when the thread's work ends.
+    try:
+        return _release_mailbox_batches(today, batch_size)
+    finally:
+        connection.close()
 
 
 def _queue_engine() -> None:

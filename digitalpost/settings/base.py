@@ -213,6 +213,9 @@ DIGITALPOST_CLIENT_CERT_HEADER = env.str("DIGITALPOST_CLIENT_CERT_HEADER", defau
 # A delivery a worker claimed but did not finish (the worker died) is retried after this long;
 # longer than any delivery can take (the task time limit).
 DIGITALPOST_STUCK_AFTER_SECONDS = env.int("DIGITALPOST_STUCK_AFTER_SECONDS", default=600)
+# Value-date release on PostgreSQL: how many database connections release a large date's mail
+# side by side (each claims its own batches with SKIP LOCKED); 1 releases in one connection.
+DIGITALPOST_RELEASE_CONNECTIONS = env.int("DIGITALPOST_RELEASE_CONNECTIONS", default=2)
 # Pushing to recipient systems: every call has a timeout (seconds).
 DIGITALPOST_PUSH_CONNECT_TIMEOUT = env.float("DIGITALPOST_PUSH_CONNECT_TIMEOUT", default=5.0)
 DIGITALPOST_PUSH_READ_TIMEOUT = env.float("DIGITALPOST_PUSH_READ_TIMEOUT", default=30.0)

@@ -236,3 +236,49 @@ def test_recall_racing_release_has_exactly_one_winner_per_message():
         else:
             expected = (Message.State.DELIVERED, [Event.Tag.DELAYED_MEMO_SEND_SENT], 1)
         assert (message.state, tags, items) == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_date_is_released_by_several_connections_each_message_once(monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("several connections need PostgreSQL")
+    from mailbox import release
+
+    sender = OrganisationFactory()
+    system = make_system(sender)[0]
+    people = [PersonFactory() for _ in range(5)]
+    messages = [_held(sender, system, people[n % 5].cpr) for n in range(30)]
+    drains = []
+    own_connection = release._release_in_own_connection
+
+    def counted(today, batch_size):
+        drains.append(threading.current_thread().name)
+        return own_connection(today, batch_size)
+
+    monkeypatch.setattr(release, "_release_in_own_connection", counted)
+
+    assert release_due(today=TOMORROW, batch_size=4, connections=3) == 30
+
+    assert len(drains) == 3 and all(name.startswith("release") for name in drains)
+    assert release_due(today=TOMORROW, batch_size=4, connections=3) == 0
+    ids = [m.pk for m in messages]
+    assert Message.objects.filter(pk__in=ids, state=Message.State.DELIVERED).count() == 30
+    assert sorted(MailboxItem.objects.values_list("message_id", flat=True)) == sorted(ids)
+    sent = Event.objects.filter(message_id__in=ids, tag=Event.Tag.DELAYED_MEMO_SEND_SENT)
+    assert sorted(sent.values_list("message_id", flat=True)) == sorted(ids)
+    assert Delivery.objects.filter(message_id__in=ids, state=Delivery.State.DONE).count() == 30
+
+
+def test_inside_a_transaction_release_stays_in_its_own_connection(sender, sender_system, monkeypatch):
+    from mailbox import release
+
+    def no_threads(*args, **kwargs):
+        raise AssertionError("other connections cannot see this transaction's rows")
+
+    monkeypatch.setattr(release, "ThreadPoolExecutor", no_threads)
+    people = [PersonFactory() for _ in range(3)]
+    for n in range(7):
+        _held(sender, sender_system, people[n % 3].cpr)
+
+    assert release_due(today=TOMORROW, batch_size=3, connections=4) == 7
+    assert MailboxItem.objects.count() == 7
