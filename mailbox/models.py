@@ -727,3 +727,47 @@ class MessageText(models.Model):
     # Files whose text could not be read, e.g. a damaged PDF: reported, never retried forever.
     problems = models.JSONField(default=list, blank=True)
     indexed_at = models.DateTimeField(default=timezone.now)
+
+
+class Batch(models.Model):
+    """A batch upload taken into the hub's care: answered at once, then judged chunk by chunk.
+
+    The upload's files are kept in chunk files (:class:`BatchChunk`) until each chunk is
+    judged, each in one transaction with the messages and receipts it produced, so an
+    accepted batch is never lost and never judged twice. When the last chunk is done, the
+    summary receipt goes to the sender's queue.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    sender_system = models.ForeignKey("adminaccess.System", on_delete=models.CASCADE, related_name="batches")
+    total = models.PositiveIntegerField(help_text="Files in the upload")
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "batches"
+
+
+class BatchChunk(models.Model):
+    """Up to :data:`mailbox.batches.CHUNK_FILES` files of a batch, judged together."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="chunks")
+    position = models.PositiveIntegerField()
+    # A plain tar of the chunk's files; deleted once the chunk is judged.
+    file = models.FileField(upload_to="batches/", max_length=200)
+    files = models.PositiveIntegerField()
+    queued_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+    # How many files came out RECEIVED, DUPLICATE, NOT_ALLOWED and INVALID.
+    outcomes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "position"], name="batchchunk_position_unique"),
+        ]
+        indexes = [
+            # The sweep: chunks not yet judged.
+            models.Index(
+                fields=["queued_at"], condition=Q(done_at__isnull=True), name="batchchunk_pending_idx"
+            ),
+        ]

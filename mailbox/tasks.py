@@ -18,6 +18,22 @@ def deliver_many(delivery_ids: list[int]) -> int:
 
 
 @shared_task(ignore_result=True)
+def send_batch_chunk(chunk_id: int) -> str:
+    """One chunk of a batch upload, judged once (see mailbox/batches.py)."""
+    from mailbox.batches import batch_chunk_send
+
+    return batch_chunk_send(chunk_id=chunk_id)
+
+
+@shared_task(ignore_result=True)
+def sweep_batches() -> int:
+    """Beat runs this every minute: chunks whose task was lost are queued again."""
+    from mailbox.batches import batches_sweep
+
+    return batches_sweep()
+
+
+@shared_task(ignore_result=True)
 def sweep_deliveries() -> int:
     """Beat runs this every minute; harmless when run twice."""
     return deliveries_sweep()

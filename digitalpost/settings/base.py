@@ -165,6 +165,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Picks up deliveries a lost task left behind (see mailbox/delivery.py).
     "sweep-deliveries": {"task": "mailbox.tasks.sweep_deliveries", "schedule": timedelta(seconds=60)},
+    # Queues again the chunks of batch uploads whose task was lost (see mailbox/batches.py).
+    "sweep-batches": {"task": "mailbox.tasks.sweep_batches", "schedule": timedelta(seconds=60)},
     # Retries failed pushes and applies the seven-day rule (see mailbox/resend.py).
     "resend-sweep": {"task": "mailbox.tasks.resend_sweep", "schedule": timedelta(seconds=60)},
     # Hands rendered remote-print letters to the print provider (see mailbox/printing.py).

@@ -135,8 +135,10 @@ class SendMemoView(SystemAPIView):
             "With `Content-Type: application/xml` (or `text/xml`) the body is one MeMo message and "
             "`memo-message-uuid` must equal its messageUUID; the answer is a Receipt. With "
             "`application/x-lzma` (a tar archive of MeMo files, LZMA-compressed), or multipart/form-data "
-            "with a part named `file`, the body is a batch: the answer counts what was taken, and each "
-            "message's receipt goes to the receipt queue."
+            "with a part named `file`, the body is a batch: the answer (`{batchId, total}`) comes as soon "
+            "as the archive is unpacked and its files are in the hub's care; the files are then judged "
+            "by the workers, each message's receipt goes to the receipt queue, and so does a summary "
+            "receipt (kind BATCH: total, received, duplicates, notAllowed, invalid) once all are judged."
         ),
         parameters=[OpenApiParameter("memo-message-uuid", OpenApiTypes.UUID, OpenApiParameter.QUERY)],
         request={
