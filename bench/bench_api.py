@@ -4,7 +4,9 @@
    each), from a separate load-generator process (http.client keep-alive connections, one per
    client thread). Throughput and latency at saturation, the same for a bare endpoint that only
    INSERTs the body (the floor), and p99 at a fixed, open-loop offered rate.
-2. A 10,000-message batch (LZMA-compressed tar) in one POST.
+2. A 10,000-message batch (LZMA-compressed tar) in one POST: the time to the 201 (the files are
+   in the hub's care), then the time two Celery worker processes take to judge it all (until
+   the batch's summary receipt is written).
 
 Targets (issue 2): >= 300 msg/s, >= 0.5x the bare endpoint, p99 < 100 ms at 200 msg/s offered,
 the 10,000 batch answered in < 20 s. When a target is missed the server side is profiled
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import cProfile
 import http.client
 import io
@@ -465,6 +468,46 @@ def post_batch(port: int, archive: bytes, auth: str) -> tuple[float, int, bytes]
         conn.close()
 
 
+#: Worker processes that judge the batch's chunks, and how long the bench waits for them.
+BATCH_WORKERS = 2
+BATCH_JUDGE_TIMEOUT_S = 300.0
+
+
+def judge_batch(env: dict, work: Path, answer: bytes) -> dict:
+    """Start Celery workers (gunicorn is stopped) and time them until the batch's summary
+    receipt is written: the whole batch judged, every file's receipt in the queue."""
+    from django.db import connection
+
+    from mailbox.models import Receipt
+
+    batch_id = json.loads(answer)["batchId"]
+    log = work / "celery-batch.log"
+    started = time.perf_counter()
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "digitalpost", "worker", "--concurrency", str(BATCH_WORKERS),
+         "--pool", "prefork", "--loglevel", "WARNING", "--without-heartbeat", "--without-gossip",
+         "--without-mingle", "--logfile", str(log)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    summary = None
+    try:
+        while time.perf_counter() - started < BATCH_JUDGE_TIMEOUT_S and worker.poll() is None:
+            found = Receipt.objects.filter(kind=Receipt.Kind.BATCH, transmission_id=batch_id).first()
+            connection.close()
+            if found is not None:
+                summary = found.details
+                break
+            time.sleep(0.2)
+        return {"seconds": time.perf_counter() - started, "summary": summary}
+    finally:
+        try:
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(timeout=30)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(worker.pid, signal.SIGKILL)
+
+
 def fmt_ms(value: float) -> str:
     return f"{value:,.1f} ms"
 
@@ -887,9 +930,12 @@ def main() -> int:
         print(f"building the batch: {BATCH_SIZE:,} Full examples, tar + LZMA ...", flush=True)
         archive = build_batch(prefix, suffix, BATCH_SIZE)
         stored_before, _ = stored_counts()
+        # The single sends' delivery wake-ups are not this measure's work (their outbox rows stay).
+        flush_redis()
         batch_s, batch_status, batch_body = post_batch(server.port, archive, auth)
         server.stop()
         batch_stored = stored_counts()[0] - stored_before
+        judged = judge_batch(env, work, batch_body) if batch_status == 201 else None
         timeouts = (
             server.log.read_text(errors="replace").count("WORKER TIMEOUT") if server.log.exists() else 0
         )
@@ -973,11 +1019,22 @@ def main() -> int:
             f" {redis_queue_length()}"
         )
         if batch_status == 201:
-            counts = json.loads(batch_body)
-            counts.pop("batchId", None)
-            batch_line = f"{batch_s:.1f} s to the 201; {counts} ({len(archive) / 1e6:.2f} MB compressed)"
-            batch_ok = batch_s < TARGET_BATCH_S and counts.get("received") == BATCH_SIZE
-            batch_rate = f" = {BATCH_SIZE / batch_s:,.0f} msg/s in one worker"
+            answer = json.loads(batch_body)
+            batch_line = (
+                f"{batch_s:.1f} s to the 201 (taken: {answer.get('total')} files,"
+                f" {len(archive) / 1e6:.2f} MB compressed)"
+            )
+            if judged is None or judged["summary"] is None:
+                batch_line += f"; NOT all judged within {BATCH_JUDGE_TIMEOUT_S:.0f} s by {BATCH_WORKERS} workers"
+                batch_ok, batch_rate = False, ""
+            else:
+                summary = {k: v for k, v in judged["summary"].items() if k != "batchId"}
+                batch_line += (
+                    f"; judged by {BATCH_WORKERS} Celery worker processes {judged['seconds']:.1f} s after they"
+                    f" started (startup included): {summary}"
+                )
+                batch_ok = batch_s < TARGET_BATCH_S and summary.get("received") == BATCH_SIZE
+                batch_rate = f" = {BATCH_SIZE / judged['seconds']:,.0f} msg/s judged"
         else:
             killed = " (gunicorn killed the worker: WORKER TIMEOUT)" if timeouts else ""
             batch_line = (
@@ -1004,7 +1061,7 @@ def main() -> int:
                 opened["p99"] < TARGET_P99_MS and not opened["errors"] and not opened["missed"],
                 f"p99 {fmt_ms(opened['p99'])}, achieved {opened['rate']:,.0f}/s",
             ),
-            (f"batch of {BATCH_SIZE:,} < {TARGET_BATCH_S:.0f} s", batch_ok, f"{batch_s:.1f} s"),
+            (f"batch of {BATCH_SIZE:,} accepted < {TARGET_BATCH_S:.0f} s", batch_ok, f"{batch_s:.1f} s"),
         ]
         if not args.quick:
             print(

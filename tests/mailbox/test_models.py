@@ -446,3 +446,15 @@ def test_a_draft_attachment_position_is_unique_in_its_draft():
     with violates("draftattachment_position_unique", DraftAttachment):
         DraftAttachment.objects.create(draft=draft, position=0, **fields)
     assert DraftAttachment.objects.create(draft=draft, position=1, **fields).pk
+
+
+def test_a_batch_chunk_position_is_unique_in_its_batch():
+    from mailbox.models import Batch, BatchChunk
+    from tests.factories import make_system
+
+    batch = Batch.objects.create(sender_system=make_system()[0], total=2)
+    BatchChunk.objects.create(batch=batch, position=0, file="batches/a.tar", files=1)
+
+    with violates("batchchunk_position_unique", BatchChunk):
+        BatchChunk.objects.create(batch=batch, position=0, file="batches/b.tar", files=1)
+    assert BatchChunk.objects.create(batch=batch, position=1, file="batches/b.tar", files=1).pk
