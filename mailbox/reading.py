@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -156,6 +157,64 @@ def mailbox_item_restore(*, context: MailboxContext, item: MailboxItem) -> Mailb
     MailboxItem.objects.filter(pk=item.pk).update(folder=target, previous_folder=None)
     item.folder, item.previous_folder = target, None
     return item
+
+
+#: What the listing's selection can do to several letters at once.
+SELECTION_ACTIONS = ("read", "unread", "move", "delete", "restore")
+#: Letters changed in one go, at most (a page shows 25).
+MAX_SELECTED = 500
+
+
+@transaction.atomic
+def mailbox_items_change(
+    *, context: MailboxContext, item_ids: list[int], action: str, folder: Folder | None = None
+) -> tuple[int, int]:
+    """Make one change to several letters of the mailbox at once: the listing's selection.
+
+    The rules are those for one letter: "move" goes to the inbox or an own folder and never
+    takes a letter out of the bin or drafts; "delete" puts letters in the bin, remembering
+    where each was; "restore" takes letters out of the bin, back where each was; "read" marks
+    letters read without opening them (a legal notification's first reading is still recorded
+    only when it is opened). Returns (changed, left as they were: the change did not apply).
+    Raises ObjectDoesNotExist if any id is not a letter of this mailbox, changing nothing.
+    """
+    _require_write(context)
+    ids = set(item_ids)
+    if not ids:
+        raise ValidationError({"item": _("Select at least one letter.")})
+    if len(ids) > MAX_SELECTED:
+        raise ValidationError(
+            {"item": _("Select at most %(max)d letters at a time.") % {"max": MAX_SELECTED}}
+        )
+    if action not in SELECTION_ACTIONS:
+        raise ValidationError({"action": _("Choose what to do with the selected letters.")})
+    items = MailboxItem.objects.filter(mailbox=context.mailbox, pk__in=ids, deleted_at__isnull=True)
+    if items.count() != len(ids):
+        raise MailboxItem.DoesNotExist("Not every selected letter is in this mailbox.")
+    kept = (Folder.Kind.BIN, Folder.Kind.DRAFTS)
+    if action == "read":
+        changed = items.filter(read_at__isnull=True).update(read_at=timezone.now())
+    elif action == "unread":
+        changed = items.filter(read_at__isnull=False).update(read_at=None)
+    elif action == "move":
+        if folder is None:
+            raise ValidationError({"folder": _("Choose a folder to move the letters to.")})
+        _require_own(context, folder)
+        if folder.kind not in MOVE_TARGETS:
+            raise ValidationError(
+                {"folder": _("Letters can only be moved to the inbox or your own folders.")}
+            )
+        changed = items.exclude(folder__kind__in=kept).exclude(folder=folder).update(folder=folder)
+    elif action == "delete":
+        bin_folder = _folder(context, Folder.Kind.BIN)
+        changed = items.exclude(folder__kind__in=kept).update(folder=bin_folder, previous_folder=F("folder"))
+    else:
+        in_bin = items.filter(folder__kind=Folder.Kind.BIN)
+        changed = in_bin.filter(previous_folder__isnull=False).update(
+            folder=F("previous_folder"), previous_folder=None
+        )
+        changed += in_bin.update(folder=_folder(context, Folder.Kind.INBOX), previous_folder=None)
+    return changed, len(ids) - changed
 
 
 def mailbox_bin_empty(*, context: MailboxContext) -> int:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("folders/<int:folder_id>/rename/", reading.folder_rename, name="folder-rename"),
     path("folders/<int:folder_id>/delete/", reading.folder_delete, name="folder-delete"),
     path("bin/empty/", reading.bin_empty, name="bin-empty"),
+    path("selected/", reading.selected, name="selected"),
     path("message/<int:item_id>/", reading.message, name="message"),
     path("message/<int:item_id>/file/<int:file_id>/", reading.document, name="message-document"),
     path("message/<int:item_id>/appointment/<int:action_id>.ics", reading.calendar, name="message-calendar"),

@@ -130,6 +130,8 @@ def _folder_page(request, folder: Folder | None = None):
         "sort_query": _query_without(request, "page", "sort"),
         "is_sent": folder.kind in (Folder.Kind.SENT, Folder.Kind.DRAFTS),
         "is_bin": folder.kind == Folder.Kind.BIN,
+        # Where the selection may move letters: the inbox and own folders, not where they are.
+        "move_targets": [f for f in folders if f.kind in services.MOVE_TARGETS and f.pk != folder.pk],
         "now": timezone.now(),
     }
     if partial:
@@ -339,6 +341,58 @@ def restore(request, item_id: int):
         return _refused(request, item, error)
     messages.success(request, _("The letter is restored."))
     return redirect("message", item.pk)
+
+
+SELECTION_DONE = {
+    "read": lambda n: ngettext(
+        "%(count)d letter is marked as read.", "%(count)d letters are marked as read.", n
+    ),
+    "unread": lambda n: ngettext(
+        "%(count)d letter is marked as unread.", "%(count)d letters are marked as unread.", n
+    ),
+    "move": lambda n: ngettext("%(count)d letter is moved.", "%(count)d letters are moved.", n),
+    "delete": lambda n: ngettext("%(count)d letter is in the bin.", "%(count)d letters are in the bin.", n),
+    "restore": lambda n: ngettext("%(count)d letter is restored.", "%(count)d letters are restored.", n),
+}
+
+
+@require_POST
+@mailbox_required(write=True)
+def selected(request):
+    """The listing's selection: one change (read, unread, move, delete, restore) to the letters
+    ticked. Ids of another mailbox's letters give 404 and change nothing."""
+    context = request.mailbox_context
+    back = request.POST.get("next", "")
+    try:
+        item_ids = [int(value) for value in request.POST.getlist("item")]
+        folder_id = request.POST.get("folder", "")
+        folder = None
+        if request.POST.get("action") == "move" and folder_id:
+            folder = get_object_or_404(Folder, pk=int(folder_id), mailbox=context.mailbox)
+    except ValueError:
+        raise Http404("No such letter or folder in this mailbox.") from None
+    action = request.POST.get("action", "")
+    try:
+        changed, left = services.mailbox_items_change(
+            context=context, item_ids=item_ids, action=action, folder=folder
+        )
+    except ObjectDoesNotExist:
+        raise Http404("No such letter in this mailbox.") from None
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return _back(request, reverse("inbox"))
+    messages.success(request, SELECTION_DONE[action](changed) % {"count": changed})
+    if left:
+        messages.info(
+            request,
+            ngettext(
+                "%(count)d of the selected letters was left as it was: the change does not fit it.",
+                "%(count)d of the selected letters were left as they were: the change does not fit them.",
+                left,
+            )
+            % {"count": left},
+        )
+    return _back(request, back or reverse("inbox"))
 
 
 @require_POST

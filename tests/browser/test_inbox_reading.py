@@ -88,3 +88,27 @@ def test_searching_updates_the_list_in_place(page):
     assert listing.get_by_role("link", name="Affald").count() == 0
     assert "q=skat" in page.url
     shot(page, "inbox-reading-search")
+
+
+def test_several_letters_are_ticked_and_moved_to_the_bin_at_once(page):
+    anna = _english(PersonFactory(name="Anna Andersen"))
+    sender = OrganisationFactory(name="Aarhus Kommune")
+    kept, *binned = [
+        deliver_letter(sender=sender, recipient=anna, label=label)
+        for label in ("Affald", "Bibliotek", "Parkering")
+    ]
+    log_in(page, anna)
+    page.goto("/post/")
+    for item in binned:
+        page.get_by_label(f"Select: {item.message.label}").check()
+    shot(page, "inbox-selection-ticked")
+
+    page.get_by_role("button", name="Delete").click()
+    page.wait_for_load_state()
+
+    assert page.get_by_text("2 letters are in the bin.").is_visible()
+    assert page.locator("#mailbox-listing").get_by_role("link", name="Affald").is_visible()
+    assert page.locator("#mailbox-listing").get_by_role("link", name="Bibliotek").count() == 0
+    kinds = dict(MailboxItem.objects.values_list("pk", "folder__kind"))
+    assert (kinds[kept.pk], kinds[binned[0].pk], kinds[binned[1].pk]) == ("INBOX", "BIN", "BIN")
+    shot(page, "inbox-selection-deleted")

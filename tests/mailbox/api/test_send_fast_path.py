@@ -123,7 +123,9 @@ def test_outside_a_transaction_the_statement_commits_alone_and_a_used_uuid_leave
     message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
     first = send(client, system, token, data, message_uuid)
     assert first.status_code == 201, first.json()
-    files = default_storage.listdir("memo/" + timezone.now().strftime("%Y/%m/%d"))[1]
+    # The folder the MeMo files of today go in (named by local date, whatever the clock's zone).
+    folder = Message.objects.get(message_uuid=message_uuid).memo_file.name.rpartition("/")[0]
+    files = default_storage.listdir(folder)[1]
     again = send(client, system, token, data, message_uuid)
     _, other = letter(
         sender_cvr=sender.cvr, recipient_id=person.cpr, message_uuid=message_uuid, label="Andet"
@@ -131,7 +133,7 @@ def test_outside_a_transaction_the_statement_commits_alone_and_a_used_uuid_leave
     refused = send(client, system, token, other, message_uuid)
     assert (again.status_code, again.json()) == (201, first.json())
     assert (refused.status_code, refused.json()["code"]) == (409, "MESSAGE_UUID_ALREADY_USED")
-    assert default_storage.listdir("memo/" + timezone.now().strftime("%Y/%m/%d"))[1] == files
+    assert default_storage.listdir(folder)[1] == files
     assert (Message.objects.count(), Receipt.objects.count(), Delivery.objects.count()) == (1, 1, 1)
 
 
