@@ -788,6 +788,8 @@ def profile_server(prefix: bytes, suffix: bytes, auth: str, count: int = 300) ->
             ["function", "ms/msg", "calls/msg"],
         )
     )
+    if os.environ.get("BENCH_API_PSTATS"):
+        stats.dump_stats(os.environ["BENCH_API_PSTATS"])
     if os.environ.get("BENCH_API_CALLEES"):
         stats.sort_stats("cumulative").print_callees(os.environ["BENCH_API_CALLEES"])
 
