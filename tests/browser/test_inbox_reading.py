@@ -112,3 +112,25 @@ def test_several_letters_are_ticked_and_moved_to_the_bin_at_once(page):
     kinds = dict(MailboxItem.objects.values_list("pk", "folder__kind"))
     assert (kinds[kept.pk], kinds[binned[0].pk], kinds[binned[1].pk]) == ("INBOX", "BIN", "BIN")
     shot(page, "inbox-selection-deleted")
+
+
+def test_select_all_ticks_every_letter_on_the_page(page):
+    anna = _english(PersonFactory(name="Anna Andersen"))
+    sender = OrganisationFactory(name="Aarhus Kommune")
+    items = [deliver_letter(sender=sender, recipient=anna, label=f"Brev {n}") for n in range(3)]
+    log_in(page, anna)
+    page.goto("/post/")
+
+    select_all = page.get_by_label("Select all letters on this page")
+    select_all.check()
+    assert all(page.get_by_label(f"Select: Brev {n}").is_checked() for n in range(3))
+    page.get_by_label("Select: Brev 1").uncheck()
+    assert select_all.evaluate("box => box.indeterminate") is True
+    page.get_by_label("Select: Brev 1").check()
+    assert select_all.is_checked()
+    shot(page, "inbox-selection-all")
+
+    page.get_by_role("button", name="Mark as read").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("3 letters are marked as read.").is_visible()
+    assert all(item.read_at is not None for item in MailboxItem.objects.filter(pk__in=[i.pk for i in items]))
