@@ -135,6 +135,7 @@ def fill_mailbox(person, organisations, count: int, rng: random.Random) -> None:
                     message=m,
                     folder=inbox,
                     party=MailboxItem.party_of(m),
+                    title=m.label,
                     received_at=r,
                     read_at=None if rng.random() < 0.3 else r + timedelta(hours=1),
                 )
@@ -225,6 +226,7 @@ def run(messages: int, small: int, runs: int) -> list[str]:
         ("inbox, page 1", "/post/", 50),
         (f"inbox, page {deep}", f"/post/?page={deep}", 50),
         ("inbox, sorted by sender, page 1", "/post/?sort=sender", 50),
+        ("inbox, sorted by title, page 1", "/post/?sort=title", 50),
         ("inbox, unread only, page 1", "/post/?unread=on", 50),
         ("search 'restskat' (document text), page 1", "/post/?q=restskat", 150),
         ("search 'restskat', deep page", "/post/?q=restskat&page={deep_search}", 150),

@@ -344,6 +344,8 @@ class MailboxItem(models.Model):
         blank=True,
         help_text="Who the letter is with: its sender, or for a letter this mailbox sent, its recipient",
     )
+    # The message's label, copied for the same reason: sorting a folder by title.
+    title = models.CharField(max_length=256, blank=True, help_text="The letter's title (its MeMo label)")
 
     class Meta:
         constraints = [
@@ -367,11 +369,20 @@ class MailboxItem(models.Model):
                 F("received_at").desc(),
                 name="mailboxitem_party_idx",
             ),
+            # A folder sorted by title.
+            models.Index(
+                F("mailbox"),
+                F("folder"),
+                Lower("title"),
+                F("received_at").desc(),
+                name="mailboxitem_title_idx",
+            ),
         ]
 
     def save(self, *args, **kwargs):
-        if not self.party and self.message_id:
-            self.party = self.party_of(self.message)
+        if self.message_id and not (self.party and self.title):
+            self.party = self.party or self.party_of(self.message)
+            self.title = self.title or self.message.label
         super().save(*args, **kwargs)
 
     @staticmethod

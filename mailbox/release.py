@@ -119,10 +119,11 @@ WITH released AS (
         FOR UPDATE SKIP LOCKED
     )) AND m.state = %(held)s
     RETURNING m.id, m.recipient_mailbox_id, m.sender_organisation_id, m.sender_system_id,
-              m.message_uuid, m.recipient_id, COALESCE(NULLIF(m.sender_label, ''), m.sender_id) AS party
+              m.message_uuid, m.recipient_id, COALESCE(NULLIF(m.sender_label, ''), m.sender_id) AS party,
+              m.label
 ), items AS (
-    INSERT INTO mailbox_mailboxitem (mailbox_id, message_id, folder_id, received_at, flagged, party)
-    SELECT r.recipient_mailbox_id, r.id, f.id, %(now)s, false, r.party
+    INSERT INTO mailbox_mailboxitem (mailbox_id, message_id, folder_id, received_at, flagged, party, title)
+    SELECT r.recipient_mailbox_id, r.id, f.id, %(now)s, false, r.party, r.label
     FROM released r
     JOIN mailbox_folder f ON f.mailbox_id = r.recipient_mailbox_id AND f.kind = %(inbox)s
     ON CONFLICT DO NOTHING
@@ -254,9 +255,10 @@ def _insert_inbox_items(message_ids: list[int], now) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            INSERT INTO mailbox_mailboxitem (mailbox_id, message_id, folder_id, received_at, flagged, party)
+            INSERT INTO mailbox_mailboxitem
+                (mailbox_id, message_id, folder_id, received_at, flagged, party, title)
             SELECT m.recipient_mailbox_id, m.id, f.id, %s, %s,
-                   COALESCE(NULLIF(m.sender_label, ''), m.sender_id)
+                   COALESCE(NULLIF(m.sender_label, ''), m.sender_id), m.label
             FROM mailbox_message m
             JOIN mailbox_folder f ON f.mailbox_id = m.recipient_mailbox_id AND f.kind = %s
             WHERE m.id {condition}

@@ -37,8 +37,8 @@ SORTS = {
     "-received": ("-received_at", "-pk"),
     "sender": ("party_key", "-received_at", "-pk"),
     "-sender": ("-party_key", "-received_at", "-pk"),
-    "title": ("title", "-received_at", "-pk"),
-    "-title": ("-title", "-received_at", "-pk"),
+    "title": ("title_key", "-received_at", "-pk"),
+    "-title": ("-title_key", "-received_at", "-pk"),
 }
 DEFAULT_SORT = "-received"
 #: Standard folders first, in the order people expect them; own folders after, by name.
@@ -91,7 +91,8 @@ def mailbox_items_list(*, mailbox: Mailbox, folder: Folder, listing: Listing) ->
     page with :func:`mailbox_items_rows`: a fixed number of queries however big the folder.
 
     Sorting by sender orders by :attr:`MailboxItem.party`: who the letter is from, or, for the
-    mailbox's own sent letters, whom it is to (the index ``mailboxitem_party_idx``).
+    mailbox's own sent letters, whom it is to (the index ``mailboxitem_party_idx``); by title,
+    by :attr:`MailboxItem.title` (``mailboxitem_title_idx``). Neither reads the messages.
     """
     deadline_actions = Action.objects.filter(document__message=OuterRef("message"), end_at__isnull=False)
     items = MailboxItem.objects.filter(mailbox=mailbox, folder=folder, deleted_at__isnull=True)
@@ -108,7 +109,7 @@ def mailbox_items_list(*, mailbox: Mailbox, folder: Folder, listing: Listing) ->
     if sort.lstrip("-") == "sender":
         items = items.annotate(party_key=Lower("party"))
     elif sort.lstrip("-") == "title":
-        items = items.annotate(title=Lower("message__label"))
+        items = items.annotate(title_key=Lower("title"))
     return items.order_by(*SORTS[sort])
 
 

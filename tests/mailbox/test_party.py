@@ -1,5 +1,6 @@
-"""``MailboxItem.party``: who a letter is with, copied onto the item so a folder sorts by it
-without reading every message. Every way an item comes to be must fill it."""
+"""``MailboxItem.party`` (who a letter is with) and ``MailboxItem.title``, copied onto the item
+so a folder sorts by them without reading every message. Every way an item comes to be must
+fill them."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from tests.mailbox.views.helpers import deliver_letter, logged_in
 pytestmark = pytest.mark.django_db
 
 fill_party = importlib.import_module("mailbox.migrations.0009_mailboxitem_party").fill_party
+fill_title = importlib.import_module("mailbox.migrations.0011_mailboxitem_title").fill_title
 
 
 def _titles(response) -> list[str]:
@@ -28,9 +30,11 @@ def _titles(response) -> list[str]:
 
 
 def test_a_delivered_letter_is_with_its_sender():
-    item = deliver_letter(sender=OrganisationFactory(name="Skattestyrelsen"), recipient=PersonFactory())
+    item = deliver_letter(
+        sender=OrganisationFactory(name="Skattestyrelsen"), recipient=PersonFactory(), label="Årsopgørelse"
+    )
     item.refresh_from_db()
-    assert item.party == "Skattestyrelsen"
+    assert (item.party, item.title) == ("Skattestyrelsen", "Årsopgørelse")
 
 
 def test_without_a_sender_name_the_party_is_the_senders_number():
@@ -53,6 +57,17 @@ def test_mail_released_on_its_value_date_is_with_its_sender():
     item = MailboxItem.objects.get(message=message)
     assert item.party == (message.sender_label or message.sender_id)
     assert item.party != ""
+    assert item.title == message.label != ""
+
+
+def test_a_folder_sorts_by_title_whatever_the_case():
+    anna = PersonFactory()
+    sender = OrganisationFactory()
+    for label in ["bolig", "Affald", "Cykelparkering"]:
+        deliver_letter(sender=sender, recipient=anna, label=label)
+    client = logged_in(anna)
+    assert _titles(client.get("/post/?sort=title")) == ["Affald", "bolig", "Cykelparkering"]
+    assert _titles(client.get("/post/?sort=-title")) == ["Cykelparkering", "bolig", "Affald"]
 
 
 def test_a_folder_sorts_by_party_whatever_the_case_of_the_names():
@@ -84,10 +99,12 @@ def test_the_migration_fills_the_party_of_existing_items_from_either_side():
         folder=Folder.objects.get(mailbox=anna.mailbox, kind=Folder.Kind.SENT),
         party="x",
     )
-    MailboxItem.objects.update(party="")
+    MailboxItem.objects.update(party="", title="")
 
     fill_party(apps, None)
+    fill_title(apps, None)
 
     received.refresh_from_db()
     sent.refresh_from_db()
     assert (received.party, sent.party) == ("Politiet", "Byens Kommune")
+    assert (received.title, sent.title) == (received.message.label, sent_message.label)
