@@ -381,7 +381,9 @@ class MailboxItem(models.Model):
 
     def save(self, *args, **kwargs):
         if self.message_id and not (self.party and self.title):
-            self.party = self.party or self.party_of(self.message)
+            # A copy in a mailbox the message was not delivered to is the sender's own.
+            sent = self.message.recipient_mailbox_id != self.mailbox_id
+            self.party = self.party or self.party_of(self.message, sent=sent)
             self.title = self.title or self.message.label
         super().save(*args, **kwargs)
 
@@ -768,6 +770,10 @@ class BatchChunk(models.Model):
     file = models.FileField(upload_to="batches/", max_length=200)
     files = models.PositiveIntegerField()
     queued_at = models.DateTimeField(default=timezone.now)
+    # When a worker last took it, and how many times one has (a chunk that keeps failing is
+    # given up after a few, its files refused, so the batch still finishes).
+    started_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
     done_at = models.DateTimeField(null=True, blank=True)
     # How many files came out RECEIVED, DUPLICATE, NOT_ALLOWED and INVALID.
     outcomes = models.JSONField(default=dict, blank=True)

@@ -95,13 +95,7 @@ def memo_send(*, data: bytes, system: System, expected_uuid: uuid.UUID | None = 
             return SendResult(existing, created=False)
         return SendResult(_refusal_receipt(system, sender, memo, route), created=True)
     try:
-        if connection.in_atomic_block:
-            # Inside the caller's transaction (a batch chunk) a used messageUUID must roll back
-            # only this message: a savepoint. The single-send API runs in autocommit, without.
-            with transaction.atomic():
-                receipt, delivery = _persist(data, memo, sender, system, route)
-        else:
-            receipt, delivery = _persist(data, memo, sender, system, route)
+        receipt, delivery = _persist(data, memo, sender, system, route)
     except IntegrityError:
         # The messageUUID is taken (a resend, or two sends racing): the unique constraint
         # decides, so the common case costs no lookup. The same bytes get the same receipt.

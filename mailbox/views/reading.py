@@ -362,7 +362,6 @@ def selected(request):
     """The listing's selection: one change (read, unread, move, delete, restore) to the letters
     ticked. Ids of another mailbox's letters give 404 and change nothing."""
     context = request.mailbox_context
-    back = request.POST.get("next", "")
     try:
         item_ids = [int(value) for value in request.POST.getlist("item")]
         folder_id = request.POST.get("folder", "")
@@ -392,7 +391,7 @@ def selected(request):
             )
             % {"count": left},
         )
-    return _back(request, back or reverse("inbox"))
+    return _back(request, reverse("inbox"))
 
 
 @require_POST

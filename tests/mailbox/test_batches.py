@@ -118,9 +118,54 @@ def test_the_sweep_queues_a_chunk_whose_task_was_lost(sender, system, settings):
     assert batches_sweep(now=chunk.queued_at + stuck * 2) == 1  # tasks run eagerly in tests
 
     chunk.refresh_from_db()
-    assert chunk.done_at is not None
+    assert (chunk.done_at is not None, chunk.attempts) == (True, 1)
     assert Message.objects.count() == 2
     assert batches_sweep(now=timezone.now() + stuck * 4) == 0
+
+
+def test_the_sweep_leaves_a_chunk_a_worker_took_recently(sender, system, settings):
+    batch = batch_accept(system=system, members=iter(_files(sender, 1)))
+    chunk = batch.chunks.get()
+    stuck = timedelta(seconds=settings.DIGITALPOST_STUCK_AFTER_SECONDS)
+    later = chunk.queued_at + stuck * 2
+    BatchChunk.objects.filter(pk=chunk.pk).update(started_at=later - stuck / 2, attempts=1)
+
+    assert batches_sweep(now=later) == 0  # taken a moment ago: still being judged
+    assert batches_sweep(now=later + stuck) == 1  # taken and not finished: its worker died
+
+
+def test_a_chunk_that_keeps_failing_is_given_up_and_its_files_refused(sender, system, monkeypatch):
+    batch = batch_accept(system=system, members=iter(_files(sender, 2)))
+    [chunk] = batch.chunks.all()
+
+    def broken(**kwargs):
+        raise RuntimeError("storage is down")
+
+    monkeypatch.setattr(batches, "memo_send_many", broken)
+    for attempt in range(1, batches.MAX_CHUNK_ATTEMPTS + 1):
+        with pytest.raises(RuntimeError):
+            batch_chunk_send(chunk_id=chunk.pk)
+        chunk.refresh_from_db()
+        assert (chunk.attempts, chunk.done_at) == (attempt, None)
+    assert not Receipt.objects.exists()
+
+    assert batch_chunk_send(chunk_id=chunk.pk) == "given up"
+
+    refused = Receipt.objects.filter(kind=Receipt.Kind.TECHNICAL).order_by("details__file")
+    assert [(r.status, r.error_code, r.details["file"]) for r in refused] == [
+        (Receipt.Status.INVALID, "BATCH_PROCESSING_FAILED", "0.xml"),
+        (Receipt.Status.INVALID, "BATCH_PROCESSING_FAILED", "1.xml"),
+    ]
+    [summary] = _summaries(batch)
+    assert (summary["total"], summary["received"], summary["invalid"]) == (2, 0, 2)
+    assert not Message.objects.exists()
+
+
+def test_large_files_close_a_chunk_before_it_is_full(sender, system, monkeypatch):
+    files = _files(sender, 5)
+    monkeypatch.setattr(batches, "CHUNK_BYTES", len(files[0][1]) * 2)
+    batch = batch_accept(system=system, members=iter(files))
+    assert list(batch.chunks.order_by("position").values_list("files", flat=True)) == [2, 2, 1]
 
 
 def test_an_archive_broken_part_way_leaves_nothing_behind(sender, system, monkeypatch):
@@ -189,3 +234,32 @@ def test_chunks_judged_side_by_side_write_one_summary(monkeypatch):
     assert Message.objects.count() == 8
     [summary] = _summaries(batch)
     assert (summary["total"], summary["received"]) == (8, 8)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_chunk_taken_by_two_workers_at_once_is_judged_once(monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("two workers at once need PostgreSQL")
+    monkeypatch.setattr(batches, "enqueue_after_commit", lambda *args: None)
+    sender = OrganisationFactory()
+    system = make_system(sender)[0]
+    chunk = batch_accept(system=system, members=iter(_files(sender, 3))).chunks.get()
+    barrier = threading.Barrier(2)
+    results = []
+
+    def judge():
+        barrier.wait()
+        try:
+            results.append(batch_chunk_send(chunk_id=chunk.pk))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=judge) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(results) in (["already done", "done"], ["busy", "done"])
+    assert Message.objects.count() == 3
+    assert Receipt.objects.filter(kind=Receipt.Kind.TECHNICAL).count() == 3

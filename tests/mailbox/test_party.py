@@ -108,3 +108,20 @@ def test_the_migration_fills_the_party_of_existing_items_from_either_side():
     sent.refresh_from_db()
     assert (received.party, sent.party) == ("Politiet", "Byens Kommune")
     assert (received.title, sent.title) == (received.message.label, sent_message.label)
+
+
+def test_a_copy_in_a_mailbox_the_letter_was_not_delivered_to_is_with_its_recipient():
+    anna = PersonFactory()
+    message = make_message(
+        state=Message.State.ACCEPTED,
+        recipient_label="Byens Kommune",
+        recipient_mailbox=None,
+        channel=Message.Channel.RECIPIENT_SYSTEM,
+        sender_label=anna.name,
+    )
+    item = MailboxItem.objects.create(
+        mailbox=anna.mailbox,
+        message=message,
+        folder=Folder.objects.get(mailbox=anna.mailbox, kind=Folder.Kind.SENT),
+    )
+    assert (item.party, item.title) == ("Byens Kommune", message.label)

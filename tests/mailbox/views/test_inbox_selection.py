@@ -164,3 +164,10 @@ def test_read_write_access_may_change_the_selection(anna, letters):
     post(client, f"/post/mailbox/{anna.mailbox.pk}/")
     assert _select(client, letters[:2], "delete").status_code == 302
     assert [kind for kind, _, _ in _state(letters)] == ["BIN", "BIN", "INBOX", "INBOX"]
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/phish", "//evil.example/", "/post/?page=2"])
+def test_it_goes_back_only_to_a_page_of_this_site(anna, letters, target):
+    response = _select(logged_in(anna), letters[:1], "read", next=target)
+    expected = target if target.startswith("/post/") else "/post/"
+    assert (response.status_code, response["Location"]) == (302, expected)
