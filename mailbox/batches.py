@@ -38,6 +38,7 @@ from adminaccess.models import System
 from digitalpost.queueing import enqueue, enqueue_after_commit
 from mailbox.models import Batch, BatchChunk, Receipt
 from mailbox.sending import BATCH_CHUNK, _batch_refusal, memo_send_many
+from mailbox.storage import removed_on_failure
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,8 @@ def batch_chunk_send(*, chunk_id: int) -> str:
         chunk.attempts += 1
         chunk.started_at = timezone.now()
         chunk.save(update_fields=["attempts", "started_at"])
-    with transaction.atomic():
+    # If judging fails, the transaction rolls the rows back and the MeMo files go with them.
+    with removed_on_failure(), transaction.atomic():
         chunk = _locked(BatchChunk.objects.select_related("batch__sender_system").filter(pk=chunk_id)).first()
         if chunk is None:
             return "busy"

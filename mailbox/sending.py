@@ -27,6 +27,7 @@ from adminaccess.services import event_log_write
 from contactstructure.models import ContactPoint
 from digitalpost.queueing import enqueue_after_commit, wake_up_after_commit
 from mailbox.models import Delivery, Exemption, Mailbox, Message, Receipt
+from mailbox.storage import save as storage_save
 from memo import MemoParseError, from_tree, validate
 from memo import model as memo_model
 from rights.models import Organisation, Person
@@ -566,7 +567,7 @@ def _store_one_statement(accepted, system: System) -> tuple[Receipt, Delivery] |
         return None
 
     storage = message.memo_file.storage
-    stored_name = storage.save(message.memo_file.name, ContentFile(data))
+    stored_name = storage_save(storage, message.memo_file.name, ContentFile(data))
     message.memo_file.name = stored_name
     sql.set_value(message, "memo_file", stored_name)  # the same unless storage renamed it
     try:

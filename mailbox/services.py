@@ -23,6 +23,7 @@ from mailbox.models import (
     MailboxItem,
     Message,
 )
+from mailbox.storage import save as storage_save
 from memo import model as memo_model
 from memo import parse as memo_parse
 from memo.rules import base64_decoded_size
@@ -82,7 +83,9 @@ def messages_store(*, entries: list[StoreEntry]) -> list[Message]:
     with transaction.atomic(savepoint=False):
         Message.objects.bulk_create(messages)
         for message, entry in zip(messages, entries, strict=True):
-            stored = message.memo_file.storage.save(message.memo_file.name, ContentFile(entry.memo_bytes))
+            stored = storage_save(
+                message.memo_file.storage, message.memo_file.name, ContentFile(entry.memo_bytes)
+            )
             if stored != message.memo_file.name:
                 message.memo_file.name = stored
                 Message.objects.filter(pk=message.pk).update(memo_file=stored)

@@ -263,3 +263,32 @@ def test_one_chunk_taken_by_two_workers_at_once_is_judged_once(monkeypatch):
     assert sorted(results) in (["already done", "done"], ["busy", "done"])
     assert Message.objects.count() == 3
     assert Receipt.objects.filter(kind=Receipt.Kind.TECHNICAL).count() == 3
+
+
+def _stored_memo_files(path: str = "memo") -> set[str]:
+    if not default_storage.exists(path):
+        return set()
+    folders, files = default_storage.listdir(path)
+    found = {f"{path}/{name}" for name in files}
+    for folder_name in folders:
+        found |= _stored_memo_files(f"{path}/{folder_name}")
+    return found
+
+
+def test_a_chunk_that_fails_after_storing_leaves_no_memo_file_behind(sender, system, monkeypatch):
+    batch = batch_accept(system=system, members=iter(_files(sender, 3)))
+    chunk = batch.chunks.get()
+    before = _stored_memo_files()
+
+    def broken(batch):
+        raise RuntimeError("the database went away at the end")
+
+    monkeypatch.setattr(batches, "_batch_finish", broken)
+    with pytest.raises(RuntimeError):
+        batch_chunk_send(chunk_id=chunk.pk)
+
+    assert not Message.objects.exists()
+    assert _stored_memo_files() == before
+    monkeypatch.undo()
+    assert batch_chunk_send(chunk_id=chunk.pk) == "done"
+    assert len(_stored_memo_files() - before) == 3 == Message.objects.count()

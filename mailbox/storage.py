@@ -1,0 +1,41 @@
+"""Files written while storing messages, removed again if the work they belong to fails.
+
+A MeMo file is written once its message row exists, inside the caller's transaction. If that
+transaction is rolled back later (a batch chunk that fails part-way), its rows are gone but
+the file would stay behind. Work that is rolled back as a whole runs in
+:func:`removed_on_failure`; :func:`save` notes every file written inside it, and the files
+are deleted if the block raises (its transaction rolled back, or its commit failed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from django.core.files.storage import Storage
+
+_written: ContextVar[list[tuple[Storage, str]] | None] = ContextVar("mailbox_written_files", default=None)
+
+
+def save(storage: Storage, name: str, content) -> str:
+    """``storage.save(name, content)``, noted for :func:`removed_on_failure` when inside one."""
+    stored = storage.save(name, content)
+    written = _written.get()
+    if written is not None:
+        written.append((storage, stored))
+    return stored
+
+
+@contextmanager
+def removed_on_failure() -> Iterator[None]:
+    """Delete the files :func:`save` wrote in this block if the block raises."""
+    token = _written.set([])
+    try:
+        yield
+    except BaseException:
+        for storage, name in _written.get() or []:
+            storage.delete(name)
+        raise
+    finally:
+        _written.reset(token)
