@@ -39,6 +39,7 @@ from digitalpost.queueing import enqueue, enqueue_after_commit
 from mailbox.models import Batch, BatchChunk, Receipt
 from mailbox.sending import BATCH_CHUNK, _batch_refusal, memo_send_many
 from mailbox.storage import removed_on_failure
+from mailbox.storage import save as storage_save
 
 log = logging.getLogger(__name__)
 
@@ -68,19 +69,18 @@ def batch_accept(*, system: System, members: Iterable[tuple[str, bytes | None]])
     is recorded, the chunk files written so far are removed, and the error goes to the caller.
     """
     batch_id = uuid.uuid4()
-    written: list[str] = []
     chunks: list[BatchChunk] = []
-    try:
+    with removed_on_failure():
         pending: list[tuple[str, bytes | None]] = []
         size = 0
         for member in members:
             pending.append(member)
             size += len(member[1] or b"")
             if len(pending) == CHUNK_FILES or size >= CHUNK_BYTES:
-                chunks.append(_chunk_write(batch_id, len(chunks), pending, written))
+                chunks.append(_chunk_write(batch_id, len(chunks), pending))
                 pending, size = [], 0
         if pending or not chunks:
-            chunks.append(_chunk_write(batch_id, len(chunks), pending, written))
+            chunks.append(_chunk_write(batch_id, len(chunks), pending))
         with transaction.atomic():
             batch = Batch.objects.create(
                 id=batch_id, sender_system=system, total=sum(chunk.files for chunk in chunks)
@@ -92,14 +92,10 @@ def batch_accept(*, system: System, members: Iterable[tuple[str, bytes | None]])
                 from mailbox.tasks import send_batch_chunk
 
                 enqueue_after_commit(send_batch_chunk, pk)
-    except BaseException:
-        for name in written:
-            default_storage.delete(name)
-        raise
     return batch
 
 
-def _chunk_write(batch_id: uuid.UUID, position: int, members, written: list[str]) -> BatchChunk:
+def _chunk_write(batch_id: uuid.UUID, position: int, members) -> BatchChunk:
     # Past a few megabytes the tar goes to a temporary file: one copy of the files in memory.
     with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as raw:
         with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:
@@ -110,8 +106,7 @@ def _chunk_write(batch_id: uuid.UUID, position: int, members, written: list[str]
                     info.pax_headers = {TOO_LARGE: "1"}
                 archive.addfile(info, io.BytesIO(data or b""))  # shares the bytes, no copy
         raw.seek(0)
-        name = default_storage.save(f"batches/{batch_id}/{position:05d}.tar", File(raw))
-    written.append(name)
+        name = storage_save(default_storage, f"batches/{batch_id}/{position:05d}.tar", File(raw))
     return BatchChunk(position=position, file=name, files=len(members))
 
 

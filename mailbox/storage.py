@@ -1,10 +1,10 @@
-"""Files written while storing messages, removed again if the work they belong to fails.
+"""Files written for some work, removed again if that work fails.
 
-A MeMo file is written once its message row exists, inside the caller's transaction. If that
-transaction is rolled back later (a batch chunk that fails part-way), its rows are gone but
-the file would stay behind. Work that is rolled back as a whole runs in
-:func:`removed_on_failure`; :func:`save` notes every file written inside it, and the files
-are deleted if the block raises (its transaction rolled back, or its commit failed).
+A file is written inside the work it belongs to: a MeMo file once its message row exists, in
+the caller's transaction; a batch's chunk files while the upload is read. If the work fails
+later (a batch chunk's transaction rolled back part-way, an archive found broken), its rows
+are gone but the files would stay behind. Such work runs in :func:`removed_on_failure`;
+:func:`save` notes every file written inside it, and the files are deleted if the block raises.
 """
 
 from __future__ import annotations
