@@ -442,3 +442,30 @@ def usage_statistics(*, organisation: Organisation, date_from: date, date_to: da
             key=lambda row: (row[0], row[1] is None, names.get(row[1], ""), row[1] or 0),
         ),
     )
+
+
+#: Batch uploads shown on a sender system's page, newest first.
+RECENT_BATCHES = 20
+
+
+def recent_batches(*, system: System, limit: int = RECENT_BATCHES) -> list:
+    """The system's latest batch uploads, each with ``chunks_total`` and ``chunks_done`` and,
+    once judged, ``summary`` (the counts of its summary receipt). Two queries."""
+    from mailbox.models import Batch
+
+    batches = list(
+        Batch.objects.filter(sender_system=system)
+        .annotate(
+            chunks_total=Count("chunks"),
+            chunks_done=Count("chunks", filter=Q(chunks__done_at__isnull=False)),
+        )
+        .order_by("-created_at")[:limit]
+    )
+    summaries = dict(
+        Receipt.objects.filter(
+            kind=Receipt.Kind.BATCH, sender_system=system, transmission_id__in=[b.pk for b in batches]
+        ).values_list("transmission_id", "details")
+    )
+    for batch in batches:
+        batch.summary = summaries.get(batch.pk)
+    return batches

@@ -20,6 +20,7 @@ from adminaccess.access import Role, staff_required
 from adminaccess.certificates import format_fingerprint
 from adminaccess.forms import CertificateForm, SystemForm
 from adminaccess.models import System
+from adminaccess.selectors import recent_batches
 from adminaccess.services import (
     CERTIFICATE_WARNING_DAYS,
     system_create,
@@ -128,6 +129,7 @@ def _render_detail(request, system: System, *, certificate_form: CertificateForm
             "certificate_form": certificate_form,
             "warning_days": CERTIFICATE_WARNING_DAYS,
             "basic_user": str(system.system_id),
+            "batches": recent_batches(system=system) if system.kind == System.Kind.SENDER else [],
         },
         status=status,
     )

@@ -496,3 +496,36 @@ def test_the_edit_form_shows_the_current_settings(logged_in, authority):
     assert ">192.0.2.0/24\n10.0.0.0/8</textarea>" in page
     assert 'value="ESDH"' in page and 'value="it@a.dk"' in page
     assert 'name="kind"' not in page
+
+
+def test_a_sender_systems_page_shows_its_batches_judged_and_being_judged(
+    logged_in, authority, monkeypatch, django_capture_on_commit_callbacks
+):
+    from mailbox.batches import batch_accept
+    from mailbox.models import BatchChunk
+    from tests.factories import PersonFactory
+    from tests.mailbox.api.helpers import letter
+
+    system = make_system(authority)[0]
+    person = PersonFactory()
+    files = [(f"{n}.xml", letter(sender_cvr=authority.cvr, recipient_id=person.cpr)[1]) for n in range(3)]
+    with django_capture_on_commit_callbacks(execute=True):
+        judged = batch_accept(system=system, members=iter([*files, ("bad.xml", b"<x")]))
+    waiting = batch_accept(system=system, members=iter(files[:1]))  # its chunk's task has not run
+    other = batch_accept(system=make_system(authority, name="Andet system")[0], members=iter(files[:1]))
+
+    page = logged_in.get(reverse("adminaccess:systems-detail", args=[system.pk])).content.decode()
+
+    table = page.split('data-testid="batches"')[1].split("</table>")[0]
+    rows = table.split("<tr>")[2:]
+    assert [str(waiting.pk) in rows[0], str(judged.pk) in rows[1]] == [True, True]
+    assert "0 of 1 parts" in rows[0] and "Being judged" in rows[0]
+    assert "<td>4</td>" in rows[1] and "<td>3</td>" in rows[1] and "<td>1</td>" in rows[1]
+    assert str(other.pk) not in page
+    assert BatchChunk.objects.filter(batch=waiting, done_at__isnull=True).exists()
+
+
+def test_a_sender_system_without_batches_says_so(logged_in, authority):
+    system = make_system(authority)[0]
+    page = logged_in.get(reverse("adminaccess:systems-detail", args=[system.pk])).content.decode()
+    assert "The system has not uploaded a batch yet." in page
