@@ -350,7 +350,6 @@ def _store_and_queue(
                 folder=sent,
                 received_at=now,
                 read_at=now,
-                party=MailboxItem.party_of(message, sent=True),
             )
             if draft is not None:
                 _draft_remove(draft)
