@@ -126,6 +126,10 @@ class EventQuerySet(models.QuerySet):
         raise TypeError("The event log is append-only; events cannot be deleted.")
 
 
+# How an event refers to the rows it is about (see Event).
+_LOGGED = {"null": True, "blank": True, "on_delete": models.DO_NOTHING, "db_constraint": False}
+
+
 class Event(models.Model):
     """One line of the event log. Append-only: written once, never changed or removed.
 
@@ -212,31 +216,21 @@ class Event(models.Model):
     # Every event is written once and searched within an organisation, a system, a message or a
     # subject, so those are the indexes (below); foreign keys that are only ever followed from
     # the event, never searched by, get none. A national mass send writes millions of rows.
-    organisation = models.ForeignKey(
-        Organisation, null=True, blank=True, on_delete=models.SET_NULL, related_name="events", db_index=False
-    )
-    system = models.ForeignKey(
-        System, null=True, blank=True, on_delete=models.SET_NULL, related_name="events", db_index=False
-    )
-    message = models.ForeignKey(
-        "mailbox.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
-    )
+    #
+    # The log outlives what it names: none of these references is a database constraint, and
+    # removing the row one names leaves the event as it was (DO_NOTHING), id included, instead
+    # of rewriting the log. That also spares a release of a million letters a foreign-key check
+    # per reference per event. Following a reference whose row is gone raises DoesNotExist
+    # (templates show nothing); the event's own columns (message_uuid, subject, details) still
+    # say what it was about.
+    organisation = models.ForeignKey(Organisation, **_LOGGED, related_name="events", db_index=False)
+    system = models.ForeignKey(System, **_LOGGED, related_name="events", db_index=False)
+    message = models.ForeignKey("mailbox.Message", **_LOGGED, related_name="events")
     message_uuid = models.UUIDField(null=True, blank=True)
-    mailbox = models.ForeignKey(
-        "mailbox.Mailbox",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="events",
-        db_index=False,
-    )
+    mailbox = models.ForeignKey("mailbox.Mailbox", **_LOGGED, related_name="events", db_index=False)
     # Who did it: a staff member, a person (owner or representative), or a system.
-    actor_user = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
-    )
-    actor_person = models.ForeignKey(
-        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
-    )
+    actor_user = models.ForeignKey(User, **_LOGGED, related_name="+", db_index=False)
+    actor_person = models.ForeignKey(Person, **_LOGGED, related_name="+", db_index=False)
     # The CPR/CVR the event concerns, for the citizen-service and event-log searches.
     subject = models.CharField(max_length=20, blank=True)
     details = models.JSONField(default=dict, blank=True)

@@ -298,8 +298,14 @@ class Message(models.Model):
             ),
         ]
         indexes = [
-            # Value-date release finds held messages due on or before today (set-based sweep).
-            models.Index(fields=["value_date"], condition=Q(state="HELD"), name="message_held_by_value_date"),
+            # Value-date release finds held messages due on or before today (set-based sweep), and
+            # takes them in mailbox order, so that its inserts walk the inbox indexes in order
+            # instead of touching a random page of each for every letter (mailbox/release.py).
+            models.Index(
+                fields=["value_date", "recipient_mailbox"],
+                condition=Q(state="HELD"),
+                name="message_held_by_value_date",
+            ),
             # Event log and recall screens look messages up by UUID.
             models.Index(fields=["message_uuid"], name="message_uuid_idx"),
             # The nullable foreign keys, without the NULL rows: a message changing state (a
@@ -615,7 +621,11 @@ class Notification(models.Model):
         SENT = "SENT", _("Sent")
         FAILED = "FAILED", _("Failed")
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="notifications")
+    # No index of its own: the unique constraint below starts with the message and serves every
+    # lookup by it (a release of a million letters writes a row here for each one notified).
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="notifications", db_index=False
+    )
     person = models.ForeignKey(
         Person, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
     )

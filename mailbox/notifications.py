@@ -155,62 +155,62 @@ def _recipients(message: Message, mailbox: Mailbox) -> list[tuple[Person, str, s
 
 # One statement for a whole batch of messages, whatever its size. Each branch is one rule of
 # _recipients(); ON CONFLICT makes it idempotent, and also keeps one row when two employees
-# share an address.
-_CREATE_FOR_MESSAGES = """
+# share an address. The messages come from a relation named ``batch`` (id,
+# recipient_mailbox_id, message_type), read once: a CTE over the ids here, and in the
+# value-date release the rows its UPDATE returned (mailbox/release.py), so the release does
+# not look its own messages up again. (The WITH goes after INSERT INTO: SQLite reports no row
+# count for a statement that starts with WITH.)
+NOTIFICATIONS_INSERT = """
 INSERT INTO mailbox_notification
     (message_id, person_id, channel, address, state, attempts, error, created_at)
+"""
+NOTIFICATIONS_FROM_BATCH = """
 SELECT message_id, person_id, channel, address, %(pending)s, 0, '', %(now)s
 FROM (
     SELECT m.id AS message_id, p.id AS person_id, %(email)s AS channel, p.email AS address
-    FROM mailbox_message m
+    FROM batch m
     JOIN mailbox_mailbox b ON b.id = m.recipient_mailbox_id
     JOIN rights_person p ON p.id = b.owner_person_id
-    WHERE m.id {ids} AND m.message_type <> %(nemsms_type)s
-      AND p.email_verified = %(true)s AND p.email <> ''
+    WHERE m.message_type <> %(nemsms_type)s AND p.email_verified = %(true)s AND p.email <> ''
   UNION ALL
     SELECT m.id, p.id, %(sms)s, p.mobile
-    FROM mailbox_message m
+    FROM batch m
     JOIN mailbox_mailbox b ON b.id = m.recipient_mailbox_id
     JOIN rights_person p ON p.id = b.owner_person_id
-    WHERE m.id {ids} AND m.message_type <> %(nemsms_type)s
-      AND p.mobile_verified = %(true)s AND p.mobile <> ''
+    WHERE m.message_type <> %(nemsms_type)s AND p.mobile_verified = %(true)s AND p.mobile <> ''
   UNION ALL
     SELECT m.id, p.id, %(email)s, p.email
-    FROM mailbox_message m
+    FROM batch m
     JOIN mailbox_mailbox b ON b.id = m.recipient_mailbox_id AND b.owner_organisation_id IS NOT NULL
     JOIN rights_mailboxaccess a ON a.mailbox_id = b.id
     JOIN rights_person p ON p.id = a.grantee_id
-    WHERE m.id {ids} AND m.message_type <> %(nemsms_type)s
+    WHERE m.message_type <> %(nemsms_type)s
       AND a.kind = %(employee)s AND a.revoked_at IS NULL AND a.valid_from <= %(now)s
       AND (a.valid_until IS NULL OR a.valid_until > %(now)s)
       AND p.email_verified = %(true)s AND p.email <> ''
   UNION ALL
     SELECT m.id, p.id, %(nemsms)s, p.nemsms_mobile
-    FROM mailbox_message m
+    FROM batch m
     JOIN mailbox_mailbox b ON b.id = m.recipient_mailbox_id
     JOIN rights_person p ON p.id = b.owner_person_id
-    WHERE m.id {ids} AND m.message_type = %(nemsms_type)s AND p.nemsms_mobile <> ''
+    WHERE m.message_type = %(nemsms_type)s AND p.nemsms_mobile <> ''
 ) wanted
 WHERE 1 = 1
 ON CONFLICT DO NOTHING
 """
 
+_BATCH_BY_IDS = """
+WITH batch AS MATERIALIZED (
+    SELECT id, recipient_mailbox_id, message_type FROM mailbox_message WHERE id {ids}
+)
+"""
+_CREATE_FOR_MESSAGES = NOTIFICATIONS_INSERT + _BATCH_BY_IDS + NOTIFICATIONS_FROM_BATCH
 
-def notifications_create_for_messages(*, message_ids: list[int]) -> int:
-    """Record who must be told about each of many delivered messages, in one statement.
 
-    For the value-date release (batches of 10,000). Safe to call again. Nothing is queued per
-    row: the send sweep (beat, every 30 s) picks the rows up. Returns how many rows were new.
-    """
-    if not message_ids:
-        return 0
-    if connection.vendor == "postgresql":
-        ids, ids_param = "= ANY(%(ids)s)", list(message_ids)
-    else:
-        ids, ids_param = "IN (SELECT value FROM json_each(%(ids)s))", json.dumps(list(message_ids))
-    params = {
-        "ids": ids_param,
-        "now": connection.ops.adapt_datetimefield_value(timezone.now()),
+def notification_batch_params(now: datetime) -> dict:
+    """The parameters of :data:`NOTIFICATIONS_FROM_BATCH`, bar the messages."""
+    return {
+        "now": connection.ops.adapt_datetimefield_value(now),
         "true": True,
         "pending": State.PENDING,
         "email": Channel.EMAIL,
@@ -219,8 +219,25 @@ def notifications_create_for_messages(*, message_ids: list[int]) -> int:
         "nemsms_type": Message.MessageType.NEMSMS,
         "employee": MailboxAccess.Kind.EMPLOYEE,
     }
+
+
+def notifications_create_for_messages(*, message_ids: list[int]) -> int:
+    """Record who must be told about each of many delivered messages, in one statement.
+
+    For mail delivered in bulk. Safe to call again. Nothing is queued per row: the send sweep
+    (beat, every 30 s) picks the rows up. Returns how many rows were new.
+    """
+    if not message_ids:
+        return 0
+    if connection.vendor == "postgresql":
+        ids, ids_param = "= ANY(%(ids)s)", list(message_ids)
+    else:
+        ids, ids_param = "IN (SELECT value FROM json_each(%(ids)s))", json.dumps(list(message_ids))
     with connection.cursor() as cursor:
-        cursor.execute(_CREATE_FOR_MESSAGES.format(ids=ids), params)
+        cursor.execute(
+            _CREATE_FOR_MESSAGES.format(ids=ids),
+            {"ids": ids_param, **notification_batch_params(timezone.now())},
+        )
         return cursor.rowcount
 
 

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 import adminaccess.models
 from adminaccess.models import Event, System
 from adminaccess.services import event_log_write
+from mailbox.models import Message
 from tests.factories import (
     OrganisationFactory,
     constraints_violated_in,
@@ -180,9 +181,23 @@ def test_an_event_outlives_the_message_it_names():
     message = make_message()
     event = event_log_write(tag=Event.Tag.MESSAGE_READ, message=message)
     message_uuid = message.message_uuid
+    message_id = message.pk
     message.delete()
     stored = Event.objects.get(pk=event.pk)
-    assert (stored.message_id, stored.message_uuid) == (None, message_uuid)
+    # Left exactly as written: the log is not rewritten when what it names goes.
+    assert (stored.message_id, stored.message_uuid) == (message_id, message_uuid)
+    with pytest.raises(Message.DoesNotExist):
+        stored.message  # noqa: B018 - following the reference is the point
+
+
+def test_an_event_outlives_the_system_it_names():
+    organisation = OrganisationFactory()
+    system = make_system(organisation)[0]
+    event = event_log_write(tag=Event.Tag.SYSTEM_CHANGED, organisation=organisation, system=system)
+    system_id = system.pk
+    System.objects.filter(pk=system_id).delete()
+    stored = Event.objects.get(pk=event.pk)
+    assert (stored.organisation_id, stored.system_id) == (organisation.pk, system_id)
 
 
 # TestIdentity (the test portal's marker on test citizens and companies)

@@ -284,3 +284,17 @@ def test_inside_a_transaction_release_stays_in_its_own_connection(sender, sender
 
     assert release_due(today=TOMORROW, batch_size=3, connections=4) == 7
     assert MailboxItem.objects.count() == 7
+
+
+def test_a_batch_takes_due_mail_mailbox_by_mailbox(sender, sender_system):
+    if connection.vendor != "postgresql":
+        pytest.skip("the mailbox-mail statement is PostgreSQL's")
+    from mailbox import release
+
+    people = [PersonFactory() for _ in range(3)]
+    # Stored round-robin, as a mass send arrives: the first batch still holds whole mailboxes.
+    messages = [_held(sender, sender_system, people[n % 3].cpr) for n in range(6)]
+    assert release._release_mailbox_batch(TOMORROW, 2) == 2
+    first = people[0].mailbox.pk
+    assert sorted(MailboxItem.objects.values_list("mailbox_id", flat=True)) == [first, first]
+    assert set(MailboxItem.objects.values_list("message_id", flat=True)) == {messages[0].pk, messages[3].pk}
