@@ -29,6 +29,7 @@ from rest_framework.authentication import BaseAuthentication
 
 from adminaccess.models import System
 from adminaccess.services import system_check_token
+from digitalpost.prepared import execute_prepared
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +87,10 @@ class VerifiedSystems:
     change with every UPDATE of either row. So a rotated token, a deactivated system, a new
     allowed-IP list or certificate, or a change to the organisation is seen by the very next
     request in every process, exactly as without the cache; an unchanged row costs nothing
-    more. Keys are SHA-256 digests of the header, never the token. PostgreSQL only (row
-    versions); elsewhere every request loads the system as before. At most ``size``
-    entries; the oldest go first.
+    more (the query is prepared once per connection: digitalpost/prepared.py). Keys are
+    SHA-256 digests of the header, never the token. PostgreSQL only (row versions);
+    elsewhere every request loads the system as before. At most ``size`` entries; the
+    oldest go first.
     """
 
     VERSION_SQL = (
@@ -130,7 +132,7 @@ class VerifiedSystems:
         if connection.vendor != "postgresql":
             return None
         with connection.cursor() as cursor:
-            cursor.execute(self.VERSION_SQL, [system.pk])
+            execute_prepared(cursor, self.VERSION_SQL, [system.pk])
             row = cursor.fetchone()
         return row[0] if row else None
 

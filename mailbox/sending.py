@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -25,6 +24,7 @@ from django.utils import timezone
 from adminaccess.models import Event, System
 from adminaccess.services import event_log_write
 from contactstructure.models import ContactPoint
+from digitalpost.prepared import execute_prepared
 from digitalpost.queueing import enqueue_after_commit, wake_up_after_commit
 from mailbox.models import Delivery, Exemption, Mailbox, Message, Receipt
 from mailbox.storage import save as storage_save
@@ -198,7 +198,7 @@ class OneQueryDirectory(Directory):
         sql, person_fields, mailbox_fields = _person_lookup_sql()
         day = connection.ops.adapt_datefield_value(self.day)
         with connection.cursor() as cursor:
-            _execute_prepared(cursor, sql, [day, day, cpr])
+            execute_prepared(cursor, sql, [day, day, cpr])
             row = cursor.fetchone()
         if row is None:
             return None
@@ -690,18 +690,8 @@ class _OneStatement:
         params = [p for _, _, part_params in self.parts for p in part_params]
         sql = f"WITH {ctes} SELECT {', '.join(selects)}"
         with connection.cursor() as cursor:
-            _execute_prepared(cursor, sql, params)
+            execute_prepared(cursor, sql, params)
             return cursor.fetchone()
-
-
-def _execute_prepared(cursor, sql: str, params: list) -> None:
-    """``cursor.execute(sql, params)``, through a statement prepared once per connection on
-    PostgreSQL (see :func:`_prepared`)."""
-    prepared = _prepared(cursor, sql) if connection.vendor == "postgresql" else None
-    if prepared is None:
-        cursor.execute(sql, params)
-    else:
-        cursor.execute(f"EXECUTE {prepared} ({', '.join(['%s'] * len(params))})", params)
 
 
 @functools.cache
@@ -711,38 +701,6 @@ def _insert_shape(model) -> tuple[list, str, str, str]:
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not f.generated and f is not meta.auto_field]
     return fields, quote(meta.db_table), ", ".join(quote(f.column) for f in fields), quote(meta.pk.column)
-
-
-#: Prepared statements one database connection keeps, at most (one per shape of message).
-PREPARED_PER_CONNECTION = 32
-
-
-def _prepared(cursor, sql: str) -> str | None:
-    """The name of ``sql`` prepared on this connection (preparing it the first time), or None.
-
-    A message's statement differs from another's only in its values, as long as it has as
-    many documents, files and actions (and the recipient lookup is always the same);
-    PostgreSQL then parses and plans it once per connection instead of for every send. Off
-    where prepared statements cannot outlive a transaction: behind a transaction-pooling
-    pgbouncer, which Django's ``DISABLE_SERVER_SIDE_CURSORS`` option marks.
-    """
-    if connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):
-        return None
-    raw = connection.connection
-    state = getattr(connection, "_ingest_prepared", None)
-    if state is None or state[0] is not raw:  # a new connection has none of the old ones
-        state = (raw, {})
-        connection._ingest_prepared = state
-    names = state[1]
-    name = names.get(sql)
-    if name is None:
-        if len(names) >= PREPARED_PER_CONNECTION:
-            return None
-        name = f"dp_ingest_{len(names)}_{uuid.uuid4().hex[:8]}"
-        numbered = iter(range(1, sql.count("%s") + 1))
-        cursor.execute(f"PREPARE {name} AS " + re.sub("%s", lambda _: f"${next(numbered)}", sql))
-        names[sql] = name
-    return name
 
 
 def accepted_outbox_rows(

@@ -302,7 +302,8 @@ def test_statements_are_prepared_once_per_connection_unless_pgbouncer_is_configu
         message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
         assert send(client, system, token, data, message_uuid).status_code == 201
     after_three = prepared_names()
-    assert len(after_three) == 2  # the recipient lookup and this shape of store statement
+    # The credential check, the recipient lookup and this shape of store statement.
+    assert len(after_three) == 3
     message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
     assert send(client, system, token, data, message_uuid).status_code == 201
     assert prepared_names() == after_three
