@@ -10,10 +10,11 @@ Who is told, once a message is in a mailbox:
   the MeMo notification text. Sending it *is* delivering the message; no e-mail or SMS besides.
 
 A notification is a row, unique on (message, channel, address), so creating twice is harmless.
-One message is handled by :func:`notifications_create` (with the ORM); the value-date release
-hands over up to 10,000 messages at a time to :func:`notifications_create_for_messages`, which
-is one ``INSERT ... SELECT`` however many messages there are. Both apply the same rules, and the
-tests run every rule through both.
+One message is handled by :func:`notifications_create` (with the ORM); many at a time by
+:func:`notifications_create_for_messages`, which is one ``INSERT ... SELECT`` however many
+messages there are. Both apply the same rules, and the tests run every rule through both. The
+value-date release on PostgreSQL runs that same SQL (``NOTIFICATIONS_FROM_BATCH``) inside its
+own statement, over the rows it has just released (mailbox/release.py).
 
 Sending (:func:`notification_send`) locks the row with ``SELECT ... FOR UPDATE SKIP LOCKED`` in
 a transaction that spans the one outbound call, which its timeout bounds. Another worker skips

@@ -117,33 +117,6 @@ def _queue_engine() -> None:
 # finds its rows by primary key (a join on the claim made the planner hash the whole table).
 # Data-modifying CTEs all run, and see the same snapshot, so the inserts and the outbox update
 # read the claimed rows from the UPDATE's RETURNING, never from the table again.
-def _release_mailbox_batches(today: date, batch_size: int) -> int:
-    released = 0
-    while True:
-        count = _release_mailbox_batch(today, batch_size)
-        released += count
-        if count < batch_size:
-            return released
-
-
-def _release_in_own_connection(today: date, batch_size: int) -> int:
-    # Django gives each thread its own connection; it is closed when the thread's work ends.
-    try:
-        return _release_mailbox_batches(today, batch_size)
-    finally:
-        connection.close()
-
-
-def _queue_engine() -> None:
-    from mailbox.tasks import sweep_deliveries
-
-    enqueue(sweep_deliveries)
-
-
-# One batch of mailbox mail, PostgreSQL. The claim is an ARRAY(...) sub-select, so the UPDATE
-# finds its rows by primary key (a join on the claim made the planner hash the whole table).
-# Data-modifying CTEs all run, and see the same snapshot, so the inserts and the outbox update
-# read the claimed rows from the UPDATE's RETURNING, never from the table again.
 _RELEASE_MAILBOX_STEPS = """
 WITH released AS (
     UPDATE mailbox_message m SET state = %(delivered)s, delivered_at = %(now)s
