@@ -417,7 +417,9 @@ class Document(models.Model):
         ADDITIONAL = "ADDITIONAL", _("Attachment")
         TECHNICAL = "TECHNICAL", _("Technical document")
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="documents")
+    # No index of its own: the unique (message, position) constraint starts with the message and
+    # serves every lookup by it (each stored document writes one index entry fewer).
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="documents", db_index=False)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     position = models.PositiveSmallIntegerField()
     document_id = models.CharField(max_length=256, blank=True)
@@ -436,7 +438,8 @@ class Document(models.Model):
 class DocumentFile(models.Model):
     """One file of a document; the bytes live in storage, not in the database."""
 
-    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="files")
+    # No index of its own: the unique (document, position) constraint serves lookups by document.
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="files", db_index=False)
     position = models.PositiveSmallIntegerField()
     filename = models.CharField(max_length=255)
     mime_type = models.CharField(max_length=255)
