@@ -9,13 +9,14 @@ Mailbox mail (nearly all of a mass send) goes first. On PostgreSQL one statement
 claims it, marks it delivered, inserts its inbox rows and its ``DELAYED_MEMO_SEND_SENT``
 events, closes its outbox rows and records its notifications: the rows are read once, through
 the claim, and no id list travels to the database and back between steps. Then the search text
-is queued, for exactly the messages that statement returned. Batches are claimed in
-(value date, mailbox) order, which the held-message index keeps: the inbox rows of a batch then
-go into neighbouring pages of the inbox indexes, which are keyed by mailbox, instead of into a
-random page of each per letter (a quarter of the release time at a million letters on this
-hub's benchmark). That statement keeps one
-database process busy, so when the first batch is full, ``DIGITALPOST_RELEASE_CONNECTIONS``
-connections (threads) go on side by side, each claiming its own batches, until none is left.
+is queued, for exactly the messages that statement returned.
+
+Batches are claimed in (value date, mailbox) order, which the held-message index keeps: the
+inbox rows of a batch then go into neighbouring pages of the inbox indexes, which are keyed by
+mailbox, instead of into a random page of each per letter (a quarter of the release time at a
+million letters in bench/bench_delivery.py). The statement keeps one database process busy, so
+when the first batch is full, ``DIGITALPOST_RELEASE_CONNECTIONS`` connections (threads) go on
+side by side, each claiming its own batches, until none is left.
 
 Everything else (a pull recipient system: ready for fetch, and delivered; push, remote print,
 NemSMS or a deactivated system: ACCEPTED with a PENDING delivery row for the engine) and all
