@@ -11,7 +11,8 @@ import uuid
 
 from django.db import connection
 
-#: Prepared statements one database connection keeps, at most (one per shape of message).
+#: Prepared statements one database connection keeps, at most (one per shape of message, plus
+#: the recipient lookup and the credential check).
 PREPARED_PER_CONNECTION = 32
 
 
