@@ -16,7 +16,9 @@ import ipaddress
 import logging
 import threading
 import uuid
+from dataclasses import dataclass
 from functools import cache
+from typing import ClassVar
 from urllib.parse import unquote
 
 from cryptography import x509
@@ -51,8 +53,53 @@ class SystemPrincipal:
         return f"system {self.system.system_id}"
 
 
+class CredentialsChanged(Exception):
+    """A cached system's rows changed after its credentials were last checked: the request
+    must be authenticated afresh (see :class:`UncheckedVersion`)."""
+
+
+@dataclass(frozen=True)
+class UncheckedVersion:
+    """A system taken from the cache of verified credentials without checking that its rows
+    are unchanged; the caller checks within a query it runs anyway (the send path does,
+    in the statement that stores the message: ``SQL`` and ``params`` are that check) or
+    by :meth:`check`, and in either case before it answers or stores anything."""
+
+    #: A condition true only while the system's and its organisation's rows are unchanged,
+    #: with :attr:`params` (set below, once VerifiedSystems is defined).
+    SQL: ClassVar[str]
+
+    key: bytes
+    system_pk: int
+    version: str
+
+    @property
+    def params(self) -> list:
+        return [self.system_pk, self.version]
+
+    def check(self) -> None:
+        """Raise :class:`CredentialsChanged` (and forget the entry) if the rows changed."""
+        if verified_systems.version_of(self.system_pk) != self.version:
+            self.changed()
+
+    def changed(self) -> None:
+        verified_systems.forget(self.key)
+        raise CredentialsChanged
+
+
 class SystemBasicAuthentication(BaseAuthentication):
     def authenticate(self, request):
+        system, _ = self._authenticate(request, defer_check=False) or (None, None)
+        return None if system is None else (SystemPrincipal(system), system)
+
+    def authenticate_deferring_check(self, request) -> tuple[System, UncheckedVersion | None] | None:
+        """:meth:`authenticate`, except that a system found in the cache comes with an
+        :class:`UncheckedVersion` the caller must check, saving a query of its own. Any
+        refusal (an exception) is to be taken as "authenticate normally": it may come from
+        a cache entry that is out of date."""
+        return self._authenticate(request, defer_check=True)
+
+    def _authenticate(self, request, *, defer_check: bool):
         header = request.META.get("HTTP_AUTHORIZATION", "")
         scheme, _, encoded = header.partition(" ")
         if scheme.lower() != "basic" or not encoded:
@@ -65,14 +112,19 @@ class SystemBasicAuthentication(BaseAuthentication):
                 "The Basic credentials are not systemId:apiToken."
             ) from None
         key = hashlib.sha256(header.encode()).digest()
-        system = verified_systems.get(key)
+        unchecked = None
+        if defer_check and (entry := verified_systems.peek(key)) is not None:
+            system, version = entry
+            unchecked = UncheckedVersion(key, system.pk, version)
+        else:
+            system = verified_systems.get(key)
         if system is None:
             system = System.objects.select_related("organisation").filter(system_id=system_uuid).first()
             if system is None or not system_check_token(system=system, token=token):
                 raise exceptions.AuthenticationFailed("Unknown system or wrong API token.")
             verified_systems.put(key, system)
         check_system_may_call(system, request)
-        return SystemPrincipal(system), system
+        return system, unchecked
 
     def authenticate_header(self, request) -> str:
         return 'Basic realm="digitalpost"'
@@ -83,14 +135,14 @@ class VerifiedSystems:
 
     Loading a system with its organisation through the ORM is about 1 ms of CPU, a large
     share of a single send. Here a header that was verified before costs one small query
-    instead: the row versions (``xmin``, ``ctid``) of the system and its organisation, which
-    change with every UPDATE of either row. So a rotated token, a deactivated system, a new
-    allowed-IP list or certificate, or a change to the organisation is seen by the very next
-    request in every process, exactly as without the cache; an unchanged row costs nothing
-    more (the query is prepared once per connection: digitalpost/prepared.py). Keys are
-    SHA-256 digests of the header, never the token. PostgreSQL only (row versions);
-    elsewhere every request loads the system as before. At most ``size`` entries; the
-    oldest go first.
+    instead, or none (see :class:`UncheckedVersion`): the row versions (``xmin``, ``ctid``)
+    of the system and its organisation, which change with every UPDATE of either row. So a
+    rotated token, a deactivated system, a new allowed-IP list or certificate, or a change
+    to the organisation is seen by the very next request in every process, exactly as
+    without the cache; an unchanged row costs nothing more (the query is prepared once per
+    connection: digitalpost/prepared.py). Keys are SHA-256 digests of the header, never the
+    token. PostgreSQL only (row versions); elsewhere every request loads the system as
+    before. At most ``size`` entries; the oldest go first.
     """
 
     VERSION_SQL = (
@@ -105,15 +157,19 @@ class VerifiedSystems:
         self._lock = threading.Lock()  # gthread workers share the cache between threads
 
     def get(self, key: bytes) -> System | None:
+        """The system cached for ``key`` if its rows are unchanged (one query), else None."""
         entry = self._entries.get(key)
         if entry is None:
             return None
         system, version = entry
         if self._version(system) != version:
-            with self._lock:
-                self._entries.pop(key, None)
+            self.forget(key)
             return None
         return system
+
+    def peek(self, key: bytes) -> tuple[System, str] | None:
+        """The system cached for ``key`` and the row version it was verified at, unchecked."""
+        return self._entries.get(key)
 
     def put(self, key: bytes, system: System) -> None:
         version = self._version(system)
@@ -124,20 +180,28 @@ class VerifiedSystems:
                 del self._entries[next(iter(self._entries))]
             self._entries[key] = (system, version)
 
+    def forget(self, key: bytes) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
 
     def _version(self, system: System) -> str | None:
+        return self.version_of(system.pk)
+
+    def version_of(self, system_pk: int) -> str | None:
         if connection.vendor != "postgresql":
             return None
         with connection.cursor() as cursor:
-            execute_prepared(cursor, self.VERSION_SQL, [system.pk])
+            execute_prepared(cursor, self.VERSION_SQL, [system_pk])
             row = cursor.fetchone()
         return row[0] if row else None
 
 
 verified_systems = VerifiedSystems()
+UncheckedVersion.SQL = f"({VerifiedSystems.VERSION_SQL}) = %s"
 
 
 def check_system_may_call(system: System, request) -> None:

@@ -17,16 +17,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from django.core.files.base import ContentFile
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import NOT_PROVIDED, Q
 from django.utils import timezone
 
+from adminaccess.authentication import UncheckedVersion
 from adminaccess.models import Event, System
 from adminaccess.services import event_log_write
 from contactstructure.models import ContactPoint
 from digitalpost.prepared import execute_prepared
 from digitalpost.queueing import enqueue_after_commit, wake_up_after_commit
-from mailbox.models import Delivery, Exemption, Mailbox, Message, Receipt
+from mailbox.models import Action, Delivery, Document, DocumentFile, Exemption, Mailbox, Message, Receipt
 from mailbox.storage import save as storage_save
 from memo import MemoParseError, from_tree, validate
 from memo import model as memo_model
@@ -77,33 +78,56 @@ class SendResult:
     created: bool
 
 
-def memo_send(*, data: bytes, system: System, expected_uuid: uuid.UUID | None = None) -> SendResult:
-    """Accept one MeMo from a sender system, or refuse it with a specific error."""
-    memo = memo_parse_and_validate(data)
-    if expected_uuid is not None and memo.header.message_uuid != expected_uuid:
-        raise SendRefused(
-            400,
-            "MESSAGE_UUID_MISMATCH",
-            f"The query parameter memo-message-uuid ({expected_uuid}) is not the MeMo's messageUUID "
-            f"({memo.header.message_uuid}).",
-        )
-    sender = authorise_sender(system=system, memo=memo)
-    route = resolve_recipient(memo=memo, sender=sender, system=system)
-    if isinstance(route, NotAllowed):
-        # A message already accepted stays accepted, whatever has changed since.
-        existing = _existing(sender, memo.header.message_uuid, hashlib.sha256(data).hexdigest())
-        if existing is not None:
-            return SendResult(existing, created=False)
-        return SendResult(_refusal_receipt(system, sender, memo, route), created=True)
+def memo_send(
+    *,
+    data: bytes,
+    system: System,
+    expected_uuid: uuid.UUID | None = None,
+    unchecked: UncheckedVersion | None = None,
+) -> SendResult:
+    """Accept one MeMo from a sender system, or refuse it with a specific error.
+
+    ``unchecked``: the system comes from the API's credential cache and its rows are still
+    to be checked (adminaccess/authentication.py); that happens in the storing statement
+    or before anything else is stored or answered, and raises CredentialsChanged (nothing
+    stored) if they changed.
+    """
     try:
-        receipt, delivery = _persist(data, memo, sender, system, route)
+        memo = memo_parse_and_validate(data)
+        if expected_uuid is not None and memo.header.message_uuid != expected_uuid:
+            raise SendRefused(
+                400,
+                "MESSAGE_UUID_MISMATCH",
+                f"The query parameter memo-message-uuid ({expected_uuid}) is not the MeMo's messageUUID "
+                f"({memo.header.message_uuid}).",
+            )
+        sender = authorise_sender(system=system, memo=memo)
+    except SendRefused:
+        if unchecked is not None:
+            unchecked.check()  # a refusal judged on out-of-date rows is no answer
+        raise
+    try:
+        stored = _store_for_citizen(data, memo, sender, system, unchecked)
+        if stored is None:
+            if unchecked is not None:
+                unchecked.check()
+            route = resolve_recipient(memo=memo, sender=sender, system=system)
+            if isinstance(route, NotAllowed):
+                # A message already accepted stays accepted, whatever has changed since.
+                existing = _existing(sender, memo.header.message_uuid, hashlib.sha256(data).hexdigest())
+                if existing is not None:
+                    return SendResult(existing, created=False)
+                return SendResult(_refusal_receipt(system, sender, memo, route), created=True)
+            stored = _persist(data, memo, sender, system, route)
     except IntegrityError:
         # The messageUUID is taken (a resend, or two sends racing): the unique constraint
         # decides, so the common case costs no lookup. The same bytes get the same receipt.
+        # (A guarded statement inserts nothing, so cannot fail, unless its guard held.)
         existing = _existing(sender, memo.header.message_uuid, hashlib.sha256(data).hexdigest())
         if existing is None:
             raise
         return SendResult(existing, created=False)
+    receipt, delivery = stored
     if delivery.state == Delivery.State.PENDING:
         from mailbox.tasks import deliver, deliver_many
 
@@ -111,6 +135,34 @@ def memo_send(*, data: bytes, system: System, expected_uuid: uuid.UUID | None = 
         # publish per message; the outbox row is the record (see digitalpost/queueing.py).
         wake_up_after_commit(deliver, deliver_many, delivery.pk)
     return SendResult(receipt, created=True)
+
+
+def _store_for_citizen(
+    data: bytes, memo, sender: Organisation, system: System, unchecked: UncheckedVersion | None
+) -> tuple[Receipt, Delivery] | None:
+    """The common case in one statement: a letter from an authority to a citizen whose
+    mailbox is open and who is not exempt, from a system whose cached credentials still
+    hold. The statement's guard (:class:`_Guard`) finds the mailbox and checks all that; if
+    any of it fails, nothing is stored and this returns None, for the general path to judge
+    the message as :func:`resolve_recipient` does. PostgreSQL only."""
+    header = memo.header
+    if (
+        connection.vendor != "postgresql"
+        or header.recipient.id_type.strip().upper() != "CPR"
+        or header.message_type == memo_model.MessageType.NEMSMS
+        or not sender.is_authority
+    ):
+        return None
+    guard = _Guard(
+        cpr=header.recipient.recipient_id,
+        day=header.do_not_deliver_until_date or timezone.localdate(),
+        # Mandatory post from a sender that may send it reaches exempt citizens too.
+        exemption_matters=not (header.mandatory and sender.may_send_mandatory_post),
+        unchecked=unchecked,
+    )
+    held = _is_held(header, timezone.localdate())
+    accepted = (None, memo, data, sender, Route(Message.Channel.MAILBOX), held)
+    return _store_one_statement(accepted, system, guard=guard)
 
 
 def memo_parse_and_validate(data: bytes) -> memo_model.Message:
@@ -500,207 +552,346 @@ def _store_accepted(
     return list(zip(receipts, deliveries, strict=True))
 
 
-def _store_one_statement(accepted, system: System) -> tuple[Receipt, Delivery] | None:
-    """:func:`_store_accepted` for one message as ONE SQL statement, on PostgreSQL.
+@dataclass(frozen=True)
+class _Guard:
+    """What the one-statement store checks before it stores a letter to a citizen: the
+    citizen's mailbox (found by CPR, open, and with no exemption on ``day`` where one
+    matters) and, for credentials from the cache, that the system's rows are unchanged. The
+    message takes its recipient mailbox from the guard; where the guard finds nothing, the
+    statement inserts nothing."""
 
-    The rows are built as the bulk path builds them (the message row and the outbox row by the
-    very same functions; a test compares every stored column of both paths), inserted by
-    one ``WITH m AS (INSERT ... RETURNING id), ... INSERT ...`` whose later inserts take the
-    new ids from the earlier ones. A single statement is atomic by itself, so outside a
-    transaction it runs in autocommit: one round trip instead of BEGIN, seven INSERTs and
-    COMMIT. The MeMo file is written first, so a committed message always has its file; if
-    the statement fails (a used messageUUID) the file is removed again. Returns None, having
-    done nothing, where a row holds a value only the ORM can write (a database expression).
-    """
-    from mailbox.services import StoreEntry, _action, _message_row
+    cpr: str
+    day: date
+    exemption_matters: bool
+    unchecked: UncheckedVersion | None
 
-    _, memo, data, sender, route, held = accepted
-    message = _message_row(
-        StoreEntry(
-            memo,
-            data,
-            {
-                "channel": route.channel,
-                "state": Message.State.HELD if held else Message.State.ACCEPTED,
-                "sender_organisation": sender,
-                "sender_system": system,
-                "recipient_mailbox": route.recipient_mailbox,
-                "recipient_organisation": route.recipient_organisation,
-                "recipient_system": route.recipient_system,
-                "contact_point": route.contact_point,
-            },
-        )
-    )
-    memo_file = Message._meta.get_field("memo_file")
-    message.memo_file.name = memo_file.generate_filename(message, f"{message.transmission_id}.xml")
-    receipt = Receipt(
-        kind=Receipt.Kind.TECHNICAL,
-        sender_system=system,
-        organisation=sender,
-        message=message,
-        message_uuid=message.message_uuid,
-        transmission_id=message.transmission_id,
-        status=Receipt.Status.RECEIVED,
-        details={},
-        in_queue=False,
-    )
-    delivery, event = accepted_outbox_rows(
-        message=message, route=route, held=held, now=timezone.now(), organisation=sender, system=system
-    )
-    documents, files, actions = _document_rows(message, memo.body, _action) if memo.body else ([], [], [])
+    @property
+    def shape(self) -> tuple[bool, bool]:
+        return self.exemption_matters, self.unchecked is not None
 
-    sql = _OneStatement()
-    new_message = sql.insert("m", message, returning=True)
-    new_document = {}
-    if documents:
-        new_document = sql.insert_many(
-            "d", documents, refs={"message_id": [new_message] * len(documents)}, returning="position"
-        )
-        for name, rows in (("f", files), ("a", actions)):
-            if rows:
-                parents = [new_document[position] for position, _ in rows]
-                sql.insert_many(name, [row for _, row in rows], refs={"document_id": parents})
-    new_receipt = sql.insert("r", receipt, refs={"message_id": new_message}, returning=True)
-    new_delivery = sql.insert("o", delivery, refs={"message_id": new_message}, returning=True)
-    new_event = sql.insert("e", event, refs={"message_id": new_message}, returning=True)
-    if sql.unsupported:
-        return None
-
-    storage = message.memo_file.storage
-    stored_name = storage_save(storage, message.memo_file.name, ContentFile(data))
-    message.memo_file.name = stored_name
-    sql.set_value(message, "memo_file", stored_name)  # the same unless storage renamed it
-    try:
-        if connection.in_atomic_block:
-            with transaction.atomic():  # a savepoint: a used messageUUID leaves the caller's work intact
-                ids = sql.execute([new_message, new_receipt, new_delivery, new_event])
-        else:
-            ids = sql.execute([new_message, new_receipt, new_delivery, new_event])
-    except BaseException:
-        storage.delete(stored_name)
-        raise
-    for obj, pk in zip((message, receipt, delivery, event), ids, strict=True):
-        obj.pk = pk
-        obj._state.adding, obj._state.db = False, connection.alias
-    receipt.message, delivery.message, event.message = message, message, message
-    return receipt, delivery
-
-
-def _document_rows(message: Message, body: memo_model.MessageBody, action_row):
-    """The Document, DocumentFile and Action rows of one message, as mailbox.services stores
-    them (``_store_documents``): files and actions come paired with their document's position."""
-    from mailbox.models import Document, DocumentFile
-    from memo.rules import base64_decoded_size
-
-    kinds = [(Document.Kind.MAIN, body.main_document)]
-    kinds += [(Document.Kind.ADDITIONAL, d) for d in body.additional_documents]
-    kinds += [(Document.Kind.TECHNICAL, d) for d in body.technical_documents]
-    documents, files, actions = [], [], []
-    for position, (kind, source) in enumerate(kinds):
-        document = Document(
-            message=message,
-            kind=kind,
-            position=position,
-            document_id=source.document_id or "",
-            label=source.label or (source.files[0].filename if source.files else ""),
-        )
-        documents.append(document)
-        for file_position, source_file in enumerate(source.files):
-            size = base64_decoded_size(source_file.content)
-            files.append(
-                (
-                    position,
-                    DocumentFile(
-                        document=document,
-                        position=file_position,
-                        filename=source_file.filename,
-                        mime_type=source_file.encoding_format,
-                        language=source_file.language or "",
-                        size=size if size is not None else len(source_file.data),
-                    ),
-                )
-            )
-        # Technical documents carry no actions.
-        source_actions = enumerate(getattr(source, "actions", []))
-        actions += [(position, action_row(document, n, action)) for n, action in source_actions]
-    return documents, files, actions
-
-
-class _OneStatement:
-    """Builds ``WITH a AS (INSERT ...), b AS (INSERT ...) SELECT ...`` from model instances.
-
-    Columns and values come from the models' own fields (``pre_save`` and
-    ``get_db_prep_save``, as the ORM's INSERT does), so a field added to a model is written
-    here too. A foreign key to a row of the same statement is given in ``refs`` as the SQL
-    that selects the new id. Identifiers are the models' quoted table and column names; every
-    value is a query parameter.
-    """
-
-    def __init__(self) -> None:
-        self.parts: list[tuple[str, str, list]] = []  # (name, sql, params)
-        self.unsupported = False
-        self._slots: dict[tuple[int, str], tuple[int, int]] = {}  # (object, field) -> (part, param)
-        self.connection = connections[DEFAULT_DB_ALIAS]  # looked up once, not per value
-
-    def insert(self, name: str, obj, refs=None, returning: bool = False) -> str:
-        refs = {column: [sql] for column, sql in (refs or {}).items()}
-        return self.insert_many(name, [obj], refs=refs, returning=returning)[0]
-
-    def insert_many(self, name: str, objs, refs=None, returning: bool | str = False):
-        """Insert ``objs``; with ``returning=True`` (one row) the SQL of its new id, with
-        ``returning="position"`` the SQL of each row's new id by its position."""
-        refs = refs or {}
-        conn = self.connection
-        fields, table, columns, pk = _insert_shape(type(objs[0]))
-        rows, params = [], []
-        for index, obj in enumerate(objs):
-            placeholders = []
-            for f in fields:
-                if f.attname in refs:
-                    placeholders.append(refs[f.attname][index])
-                    continue
-                value = f.pre_save(obj, True)
-                if hasattr(value, "resolve_expression"):
-                    self.unsupported = True
-                self._slots[(id(obj), f.name)] = (len(self.parts), len(params))
-                placeholders.append("%s")
-                params.append(f.get_db_prep_save(value, connection=conn))
-            rows.append(f"({', '.join(placeholders)})")
-        sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join(rows)}"  # noqa: S608
-        if not returning:
-            self.parts.append((name, sql, params))
-            return None
-        if returning is True:
-            self.parts.append((name, f"{sql} RETURNING {pk}", params))
-            return [f"(SELECT {pk} FROM {name})"]  # noqa: S608
-        # Several rows: each is told apart by its position (unique per parent).
-        self.parts.append((name, f'{sql} RETURNING {pk}, "position"', params))
-        return {
-            obj.position: f'(SELECT {pk} FROM {name} WHERE "position" = {int(obj.position)})'  # noqa: S608
-            for obj in objs
-        }
-
-    def set_value(self, obj, field_name: str, value) -> None:
-        part, index = self._slots[(id(obj), field_name)]
-        field = obj._meta.get_field(field_name)
-        self.parts[part][2][index] = field.get_db_prep_save(value, connection=connection)
-
-    def execute(self, selects: list[str]) -> tuple:
-        ctes = ", ".join(f"{name} AS ({sql})" for name, sql, _ in self.parts)
-        params = [p for _, _, part_params in self.parts for p in part_params]
-        sql = f"WITH {ctes} SELECT {', '.join(selects)}"
-        with connection.cursor() as cursor:
-            execute_prepared(cursor, sql, params)
-            return cursor.fetchone()
+    def params(self) -> list:
+        params = [self.cpr, Mailbox.Status.ACTIVE]
+        if self.exemption_matters:
+            day = connection.ops.adapt_datefield_value(self.day)
+            params += [day, day]
+        if self.unchecked is not None:
+            params += self.unchecked.params
+        return params
 
 
 @functools.cache
-def _insert_shape(model) -> tuple[list, str, str, str]:
-    """A model's inserted fields, quoted table, column list and primary key column."""
+def _guard_sql(exemption_matters: bool, check_version: bool) -> str:
+    """The guard as a SELECT of the mailbox's id (see :class:`_Guard`; parameters in the
+    order of :meth:`_Guard.params`)."""
     quote = connection.ops.quote_name
-    meta = model._meta
-    fields = [f for f in meta.concrete_fields if not f.generated and f is not meta.auto_field]
-    return fields, quote(meta.db_table), ", ".join(quote(f.column) for f in fields), quote(meta.pk.column)
+    person, mailbox, exemption = Person._meta, Mailbox._meta, Exemption._meta
+
+    def column(meta, name: str) -> str:
+        return quote(meta.get_field(name).column)
+
+    mailbox_id, until = quote(mailbox.pk.column), column(exemption, "valid_until")
+    sql = (
+        f"SELECT mb.{mailbox_id} AS mailbox FROM {quote(person.db_table)} p"  # noqa: S608
+        f" JOIN {quote(mailbox.db_table)} mb"
+        f" ON mb.{column(mailbox, 'owner_person')} = p.{quote(person.pk.column)}"
+        f" WHERE p.{column(person, 'cpr')} = %s AND mb.{column(mailbox, 'status')} = %s"
+    )
+    if exemption_matters:
+        sql += (
+            f" AND NOT EXISTS (SELECT 1 FROM {quote(exemption.db_table)} e"  # noqa: S608
+            f" WHERE e.{column(exemption, 'mailbox')} = mb.{mailbox_id}"
+            f" AND e.{column(exemption, 'ended_at')} IS NULL AND e.{column(exemption, 'valid_from')} <= %s"
+            f" AND (e.{until} IS NULL OR e.{until} >= %s))"
+        )
+    if check_version:
+        sql += f" AND ({UncheckedVersion.SQL})"
+    return sql + " LIMIT 1"
+
+
+def _store_one_statement(
+    accepted, system: System, guard: _Guard | None = None
+) -> tuple[Receipt, Delivery] | None:
+    """:func:`_store_accepted` for one message as ONE SQL statement, on PostgreSQL.
+
+    The rows hold the values the bulk path stores (both take them from the same functions; a
+    test compares every stored column of both paths), inserted by one ``WITH m AS (INSERT ...
+    SELECT ... RETURNING id), ... INSERT ...`` whose later inserts take the new ids from the
+    earlier ones. A single statement is atomic by itself, so outside a transaction it runs
+    in autocommit: one round trip instead of BEGIN, seven INSERTs and COMMIT. The rows are
+    plain values, not model instances: building and preparing some twenty instances cost more
+    than running the statement. With a ``guard`` the message row is inserted only where the
+    guard finds the recipient's mailbox, and every other row only with the message; the
+    message takes that mailbox. The MeMo file is written first, so a committed message
+    always has its file; it is removed again if the statement fails (a used messageUUID) or
+    its guard stored nothing. Returns None, having stored nothing, where the guard found no
+    mailbox, and where a table has a column only the ORM can write (a database default).
+    """
+    from mailbox.services import document_values, message_values
+
+    _, memo, data, sender, route, held = accepted
+    tables = _store_tables()
+    if tables is None:
+        return None
+    now = timezone.now()
+    message = message_values(memo, data)
+    message.update(
+        channel=route.channel,
+        state=Message.State.HELD if held else Message.State.ACCEPTED,
+        sender_organisation_id=sender.pk,
+        sender_system_id=system.pk,
+        recipient_mailbox_id=_pk(route.recipient_mailbox),
+        recipient_organisation_id=_pk(route.recipient_organisation),
+        recipient_system_id=_pk(route.recipient_system),
+        contact_point_id=_pk(route.contact_point),
+        transmission_id=uuid.uuid4(),
+        created_at=now,
+    )
+    memo_file = Message._meta.get_field("memo_file")
+    instance = Message(**message) if callable(memo_file.upload_to) else None
+    message["memo_file"] = memo_file.generate_filename(instance, f"{message['transmission_id']}.xml")
+    receipt = {
+        "kind": Receipt.Kind.TECHNICAL,
+        "sender_system_id": system.pk,
+        "organisation_id": sender.pk,
+        "message_uuid": message["message_uuid"],
+        "transmission_id": message["transmission_id"],
+        "status": Receipt.Status.RECEIVED,
+        "details": {},
+        "in_queue": False,
+        "created_at": now,
+    }
+    delivery, event = _outbox_values(
+        route=route,
+        held=held,
+        now=now,
+        value_date=message["value_date"],
+        message_uuid=message["message_uuid"],
+        recipient_id=message["recipient_id"],
+    )
+    event.update(organisation_id=sender.pk, system_id=system.pk, occurred_at=now)
+    documents = document_values(memo.body) if memo.body else []
+
+    params: list = guard.params() if guard is not None else []
+    message_table = tables[(Message, guard is not None)]
+    file_slot = len(params) + message_table.index("memo_file")
+    message_table.add_params(message, params)
+    for document, _, _ in documents:
+        tables[Document].add_params(document, params)
+    for _, files, _ in documents:
+        for values in files:
+            tables[DocumentFile].add_params(values, params)
+    for _, _, actions in documents:
+        for values in actions:
+            tables[Action].add_params(values, params)
+    for model, values in ((Receipt, receipt), (Delivery, delivery), (Event, event)):
+        tables[model].add_params(values, params)
+    sql = _store_sql(
+        tuple(len(files) for _, files, _ in documents),
+        tuple(len(actions) for _, _, actions in documents),
+        guard.shape if guard is not None else None,
+    )
+
+    storage = memo_file.storage
+    stored_name = storage_save(storage, message["memo_file"], ContentFile(data))
+    message["memo_file"] = params[file_slot] = stored_name  # the same unless storage renamed it
+    try:
+        if connection.in_atomic_block:
+            with transaction.atomic():  # a savepoint: a used messageUUID leaves the caller's work intact
+                ids = _run_store_statement(sql, params)
+        else:
+            ids = _run_store_statement(sql, params)
+    except BaseException:
+        storage.delete(stored_name)
+        raise
+    message_pk, receipt_pk, delivery_pk, mailbox_pk = ids
+    if message_pk is None:  # the guard found no mailbox: nothing was stored
+        storage.delete(stored_name)
+        return None
+    if guard is not None:
+        message["recipient_mailbox_id"] = mailbox_pk
+    stored = Message(pk=message_pk, **message)
+    receipt = Receipt(pk=receipt_pk, message=stored, **receipt)
+    delivery = Delivery(pk=delivery_pk, message=stored, **delivery)
+    for obj in (stored, receipt, delivery):
+        obj._state.adding, obj._state.db = False, connection.alias
+    return receipt, delivery
+
+
+def _pk(obj) -> int | None:
+    return None if obj is None else obj.pk
+
+
+def _run_store_statement(sql: str, params: list) -> tuple:
+    with connection.cursor() as cursor:
+        execute_prepared(cursor, sql, params)
+        return cursor.fetchone()
+
+
+class _Insert:
+    """One model's INSERT: its columns, and a row's values in their order from a dict of
+    field values by attribute name, the model's default where a field is not given.
+
+    Columns come from the model's own fields, so a field added to a model is written here too
+    (with its default). A value is handed to the driver as the ORM would hand it: as it is
+    for the field types whose ``get_db_prep_save`` leaves the values this path gives them
+    unchanged on PostgreSQL, through ``get_db_prep_save`` for any other (JSON, say). Rows are
+    written as ``SELECT`` lists, each parameter cast to its column's type (text for text
+    columns, so that a value too long for one is an error as in any INSERT, not cut short).
+    ``refs`` are the columns taken from rows of the same statement (a parent's new id).
+    """
+
+    PLAIN = frozenset(
+        {
+            "BigIntegerField",
+            "BooleanField",
+            "CharField",
+            "DateField",
+            "DateTimeField",
+            "FileField",
+            "ForeignKey",
+            "IntegerField",
+            "OneToOneField",
+            "PositiveBigIntegerField",
+            "PositiveIntegerField",
+            "PositiveSmallIntegerField",
+            "SmallIntegerField",
+            "TextField",
+            "UUIDField",
+        }
+    )
+
+    def __init__(self, model, refs: tuple[str, ...] = ()) -> None:
+        quote = connection.ops.quote_name
+        meta = model._meta
+        fields = [f for f in meta.concrete_fields if not f.generated and f is not meta.auto_field]
+        self.table, self.pk = quote(meta.db_table), quote(meta.pk.column)
+        self.columns = ", ".join(quote(f.column) for f in fields)
+        self.refs = set(refs)
+        self.casts = {f.attname: self._cast(f) for f in fields}
+        self.names = [f.attname for f in fields]
+        # A database default (db_default) is the ORM's to write: then this path stands aside.
+        self.supported = all(f.db_default is NOT_PROVIDED for f in fields)
+        self.valued = [
+            (f.attname, self._default(f), self._prep(f)) for f in fields if f.attname not in self.refs
+        ]
+
+    @staticmethod
+    def _cast(field) -> str:
+        db_type = field.db_type(connection) or "text"
+        return "text" if db_type.startswith(("varchar", "char")) else db_type
+
+    @staticmethod
+    def _default(field):
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            return timezone.now
+        return field.get_default
+
+    def _prep(self, field):
+        if field.get_internal_type() in self.PLAIN:
+            return None
+        return functools.partial(field.get_db_prep_save, connection=connection)
+
+    def index(self, name: str) -> int:
+        return [n for n, _, _ in self.valued].index(name)
+
+    def add_params(self, values: dict, params: list) -> None:
+        """Append a row's parameters; ``values`` is given the defaults it did not have, so
+        that it holds what is stored."""
+        for name, default, prep in self.valued:
+            value = values[name] if name in values else values.setdefault(name, default())
+            params.append(value if prep is None else prep(value))
+
+    def select_sql(self, refs: dict[str, str]) -> str:
+        """A row as a SELECT list: ``refs`` give the SQL of the columns in :attr:`refs`."""
+        return ", ".join(
+            refs[name] if name in self.refs else f"%s::{self.casts[name]}" for name in self.names
+        )
+
+
+@functools.cache
+def _store_tables() -> dict | None:
+    """The one-statement store's tables, or None where a model needs the ORM's INSERT.
+    The message's comes twice: as given, and (``True``) with its mailbox from the guard."""
+    tables = {
+        (Message, False): _Insert(Message),
+        (Message, True): _Insert(Message, ("recipient_mailbox_id",)),
+        Document: _Insert(Document, ("message_id",)),
+        DocumentFile: _Insert(DocumentFile, ("document_id",)),
+        Action: _Insert(Action, ("document_id",)),
+        Receipt: _Insert(Receipt, ("message_id",)),
+        Delivery: _Insert(Delivery, ("message_id",)),
+        Event: _Insert(Event, ("message_id",)),
+    }
+    return tables if all(t.supported for t in tables.values()) else None
+
+
+@functools.lru_cache(maxsize=128)
+def _store_sql(files: tuple[int, ...], actions: tuple[int, ...], guard: tuple[bool, bool] | None) -> str:
+    """The statement for a message whose documents have these many files and actions, with
+    a guard of this shape or none: its parts find the mailbox (the guard, ``g``) and insert,
+    in order, the message, documents, files, actions, receipt, outbox row and event; it
+    answers the new ids of the message, receipt and outbox row, and the guard's mailbox.
+    Each row is a SELECT from the row it hangs on, so without the message nothing else is
+    inserted. Values are parameters, in the order :func:`_store_one_statement` adds them."""
+    tables = _store_tables()
+    quote = connection.ops.quote_name
+    parts = []
+
+    def insert(name: str, table: _Insert, rows: list[tuple[dict[str, str], str]], returning: str) -> None:
+        selects = " UNION ALL ".join(f"SELECT {table.select_sql(refs)}{source}" for refs, source in rows)
+        parts.append(
+            f"{name} AS (INSERT INTO {table.table} ({table.columns}) {selects} RETURNING {returning})"
+        )
+
+    if guard is not None:
+        parts.append(f"g AS ({_guard_sql(*guard)})")
+        insert("m", tables[(Message, True)], [({"recipient_mailbox_id": "g.mailbox"}, " FROM g")], "id")
+    else:
+        insert("m", tables[(Message, False)], [({}, "")], "id")
+    from_message = ({"message_id": "m.id"}, " FROM m")
+    position = quote(Document._meta.get_field("position").column)
+    if files:
+        insert("d", tables[Document], [from_message] * len(files), f"id, {position}")
+        for name, model, counts in (("f", DocumentFile, files), ("a", Action, actions)):
+            rows = [
+                ({"document_id": "d.id"}, f" FROM d WHERE d.{position} = {document}")
+                for document, count in enumerate(counts)
+                for _ in range(count)
+            ]
+            if rows:
+                insert(name, tables[model], rows, "id")
+    for name, model in (("r", Receipt), ("o", Delivery), ("e", Event)):
+        insert(name, tables[model], [from_message], "id")
+    mailbox = "(SELECT mailbox FROM g)" if guard is not None else "NULL"
+    ids = f"(SELECT id FROM m), (SELECT id FROM r), (SELECT id FROM o), {mailbox}"  # noqa: S608
+    return f"WITH {', '.join(parts)} SELECT {ids}"
+
+
+def _outbox_values(
+    *, route: Route, held: bool, now: datetime, value_date: date | None, message_uuid, recipient_id: str
+) -> tuple[dict, dict]:
+    """The outbox row's and the "validated" event's fields for one accepted message, by
+    attribute name, without the message and without who sent it."""
+    delivery = {
+        "channel": route.channel,
+        "state": Delivery.State.HELD if held else Delivery.State.PENDING,
+        "due_at": _value_date_start(value_date) if held else now,
+        "next_attempt_at": None if held else now,
+        "recipient_system_id": _pk(route.recipient_system),
+        "created_at": now,
+    }
+    details = {"channel": route.channel, **route.notes}
+    if held:
+        details["valueDate"] = value_date.isoformat()
+    event = {
+        "tag": Event.Tag.DELAYED_MEMO_SEND_VALIDATED_AWAITING_DELAY
+        if held
+        else Event.Tag.MEMO_SEND_VALIDATED,
+        "message_uuid": message_uuid,
+        "subject": recipient_id,
+        "details": details,
+    }
+    return delivery, event
 
 
 def accepted_outbox_rows(
@@ -712,26 +903,15 @@ def accepted_outbox_rows(
     (mailbox/writing.py), so the delivery engine cannot tell them apart. ``event_refs`` say
     who sent it (Event fields: organisation, system, mailbox, actor_person...).
     """
-    delivery = Delivery(
-        message=message,
-        channel=route.channel,
-        state=Delivery.State.HELD if held else Delivery.State.PENDING,
-        due_at=_value_date_start(message.value_date) if held else now,
-        next_attempt_at=None if held else now,
-        recipient_system=route.recipient_system,
-    )
-    details = {"channel": route.channel, **route.notes}
-    if held:
-        details["valueDate"] = message.value_date.isoformat()
-    event = Event(
-        tag=Event.Tag.DELAYED_MEMO_SEND_VALIDATED_AWAITING_DELAY if held else Event.Tag.MEMO_SEND_VALIDATED,
-        message=message,
+    delivery, event = _outbox_values(
+        route=route,
+        held=held,
+        now=now,
+        value_date=message.value_date,
         message_uuid=message.message_uuid,
-        subject=message.recipient_id,
-        details=details,
-        **event_refs,
+        recipient_id=message.recipient_id,
     )
-    return delivery, event
+    return Delivery(message=message, **delivery), Event(message=message, **event, **event_refs)
 
 
 def _refusal_receipt(system: System, sender: Organisation, memo, refusal: NotAllowed) -> Receipt:

@@ -94,33 +94,70 @@ def messages_store(*, entries: list[StoreEntry]) -> list[Message]:
 
 
 def _message_row(entry: StoreEntry) -> Message:
-    header, memo_bytes = entry.memo.header, entry.memo_bytes
+    return Message(**message_values(entry.memo, entry.memo_bytes), **entry.fields)
+
+
+def message_values(memo: memo_model.Message, memo_bytes: bytes) -> dict:
+    """The Message fields a MeMo decides by itself, by field name (the API's one-statement
+    store writes the same values without building a model instance)."""
+    header = memo.header
     content = header.content_data
-    return Message(
-        message_uuid=header.message_uuid,
-        memo_version=entry.memo.memo_version,
-        message_type=str(header.message_type),
-        message_id=header.message_id or "",
-        message_code=header.message_code or "",
-        label=header.label,
-        notification=header.notification or "",
-        reply_allowed=bool(header.reply),
-        reply_by=_aware(header.reply_by_datetime),
-        value_date=header.do_not_deliver_until_date,
-        mandatory=bool(header.mandatory),
-        legal_notification=bool(header.legal_notification),
-        post_type=header.post_type or "",
-        sender_id_type=header.sender.id_type,
-        sender_id=header.sender.sender_id,
-        sender_label=header.sender.label or "",
-        recipient_id_type=header.recipient.id_type,
-        recipient_id=header.recipient.recipient_id,
-        recipient_label=header.recipient.label or "",
-        kle_code=content.kle_data.subject_key if content and content.kle_data else "",
-        memo_size=len(memo_bytes),
-        memo_sha256=hashlib.sha256(memo_bytes).hexdigest(),
-        **entry.fields,
-    )
+    return {
+        "message_uuid": header.message_uuid,
+        "memo_version": memo.memo_version,
+        "message_type": str(header.message_type),
+        "message_id": header.message_id or "",
+        "message_code": header.message_code or "",
+        "label": header.label,
+        "notification": header.notification or "",
+        "reply_allowed": bool(header.reply),
+        "reply_by": _aware(header.reply_by_datetime),
+        "value_date": header.do_not_deliver_until_date,
+        "mandatory": bool(header.mandatory),
+        "legal_notification": bool(header.legal_notification),
+        "post_type": header.post_type or "",
+        "sender_id_type": header.sender.id_type,
+        "sender_id": header.sender.sender_id,
+        "sender_label": header.sender.label or "",
+        "recipient_id_type": header.recipient.id_type,
+        "recipient_id": header.recipient.recipient_id,
+        "recipient_label": header.recipient.label or "",
+        "kle_code": content.kle_data.subject_key if content and content.kle_data else "",
+        "memo_size": len(memo_bytes),
+        "memo_sha256": hashlib.sha256(memo_bytes).hexdigest(),
+    }
+
+
+def document_values(body: memo_model.MessageBody) -> list[tuple[dict, list[dict], list[dict]]]:
+    """Per document of a body, in position order: the Document's fields, its files' and its
+    actions' (by field name, without the parent)."""
+    kinds = [(Document.Kind.MAIN, body.main_document)]
+    kinds += [(Document.Kind.ADDITIONAL, d) for d in body.additional_documents]
+    kinds += [(Document.Kind.TECHNICAL, d) for d in body.technical_documents]
+    out = []
+    for position, (kind, source) in enumerate(kinds):
+        document = {
+            "kind": kind,
+            "position": position,
+            "document_id": source.document_id or "",
+            "label": source.label or (source.files[0].filename if source.files else ""),
+        }
+        files = []
+        for file_position, source_file in enumerate(source.files):
+            size = base64_decoded_size(source_file.content)
+            files.append(
+                {
+                    "position": file_position,
+                    "filename": source_file.filename,
+                    "mime_type": source_file.encoding_format,
+                    "language": source_file.language or "",
+                    "size": size if size is not None else len(source_file.data),
+                }
+            )
+        # Technical documents carry no actions.
+        actions = [action_values(n, action) for n, action in enumerate(getattr(source, "actions", []))]
+        out.append((document, files, actions))
+    return out
 
 
 def _store_documents(bodies: list[tuple[Message, memo_model.MessageBody]]) -> None:
@@ -130,38 +167,14 @@ def _store_documents(bodies: list[tuple[Message, memo_model.MessageBody]]) -> No
     mail for recipient systems never needs them apart. :func:`document_file_content`
     extracts a file (and keeps it in storage) the first time someone needs it.
     """
-    sources = []
-    for message, body in bodies:
-        kinds = [(Document.Kind.MAIN, body.main_document)]
-        kinds += [(Document.Kind.ADDITIONAL, d) for d in body.additional_documents]
-        kinds += [(Document.Kind.TECHNICAL, d) for d in body.technical_documents]
-        sources += [(message, position, kind, source) for position, (kind, source) in enumerate(kinds)]
+    sources = [(message, values) for message, body in bodies for values in document_values(body)]
     documents = Document.objects.bulk_create(
-        Document(
-            message=message,
-            kind=kind,
-            position=position,
-            document_id=source.document_id or "",
-            label=source.label or (source.files[0].filename if source.files else ""),
-        )
-        for message, position, kind, source in sources
+        Document(message=message, **document) for message, (document, _, _) in sources
     )
     files, actions = [], []
-    for document, (_, _, _, source) in zip(documents, sources, strict=True):
-        for position, source_file in enumerate(source.files):
-            size = base64_decoded_size(source_file.content)
-            files.append(
-                DocumentFile(
-                    document=document,
-                    position=position,
-                    filename=source_file.filename,
-                    mime_type=source_file.encoding_format,
-                    language=source_file.language or "",
-                    size=size if size is not None else len(source_file.data),
-                )
-            )
-        # Technical documents carry no actions.
-        actions += [_action(document, n, a) for n, a in enumerate(getattr(source, "actions", []))]
+    for document, (_, (_, file_rows, action_rows)) in zip(documents, sources, strict=True):
+        files += [DocumentFile(document=document, **values) for values in file_rows]
+        actions += [Action(document=document, **values) for values in action_rows]
     DocumentFile.objects.bulk_create(files)
     Action.objects.bulk_create(actions)
 
@@ -182,7 +195,8 @@ def document_file_content(file: DocumentFile) -> bytes:
     return data
 
 
-def _action(document: Document, position: int, action: memo_model.Action) -> Action:
+def action_values(position: int, action: memo_model.Action) -> dict:
+    """An Action's fields for a MeMo action, by field name (without its document)."""
     reservation = None
     if action.reservation is not None:
         r = action.reservation
@@ -196,16 +210,15 @@ def _action(document: Document, position: int, action: memo_model.Action) -> Act
             "organizer_mail": r.organizer_mail or "",
             "organizer_name": r.organizer_name or "",
         }
-    return Action(
-        document=document,
-        position=position,
-        label=action.label,
-        action_code=action.action_code,
-        start_at=_aware(action.start_datetime),
-        end_at=_aware(action.end_datetime),
-        url=action.entry_point.url if action.entry_point else "",
-        reservation=reservation,
-    )
+    return {
+        "position": position,
+        "label": action.label,
+        "action_code": action.action_code,
+        "start_at": _aware(action.start_datetime),
+        "end_at": _aware(action.end_datetime),
+        "url": action.entry_point.url if action.entry_point else "",
+        "reservation": reservation,
+    }
 
 
 def message_deliver_to_mailbox(*, message: Message, at=None) -> MailboxItem:

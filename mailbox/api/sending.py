@@ -19,7 +19,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
-from adminaccess.authentication import SystemBasicAuthentication
+from adminaccess.authentication import CredentialsChanged, SystemBasicAuthentication, UncheckedVersion
 from adminaccess.models import System
 from mailbox.api.common import HTTP_413, SystemAPIView, error_body, error_response
 from mailbox.models import Receipt
@@ -77,12 +77,19 @@ class RawBodyParser(BaseParser):
 
 def read_body(request, limit: int) -> bytes | None:
     """The body, or None if it is larger than ``limit`` (checked before reading where possible).
-    ``request`` is Django's request or DRF's wrapper of it."""
+    ``request`` is Django's request or DRF's wrapper of it. Read once per request: a second
+    call (a send tried again after authenticating afresh) gets the same answer."""
+    request = getattr(request, "_request", request)
+    if "_digitalpost_body" in request.__dict__:
+        return request._digitalpost_body
     declared = request.META.get("CONTENT_LENGTH")
     if declared and declared.isdigit() and int(declared) > limit:
-        return None
-    data = getattr(request, "_request", request).read(limit + 1)
-    return None if len(data) > limit else data
+        data = None
+    else:
+        data = request.read(limit + 1)
+        data = None if len(data) > limit else data
+    request._digitalpost_body = data
+    return data
 
 
 def receipt_body(receipt: Receipt) -> dict:
@@ -99,23 +106,37 @@ def receipt_body(receipt: Receipt) -> dict:
     }
 
 
-def send_single(request, system) -> tuple[int, dict]:
-    """One MeMo in the body: (HTTP status, body). Shared by both ways into POST /memos/."""
+def send_single(request, system, unchecked: UncheckedVersion | None = None) -> tuple[int, dict]:
+    """One MeMo in the body: (HTTP status, body). Shared by both ways into POST /memos/.
+    With ``unchecked`` (credentials from the cache, see memo_send) any answer comes only once
+    they are checked; if they changed, CredentialsChanged is raised and nothing is stored."""
+
+    def refused(status_code: int, body: dict) -> tuple[int, dict]:
+        if unchecked is not None:
+            unchecked.check()
+        return status_code, body
+
     raw_uuid = request.GET.get("memo-message-uuid")
     if not raw_uuid:
-        return 400, error_body("MESSAGE_UUID_MISSING", "The query parameter memo-message-uuid is required.")
+        return refused(
+            400, error_body("MESSAGE_UUID_MISSING", "The query parameter memo-message-uuid is required.")
+        )
     try:
         expected = uuid.UUID(raw_uuid)
     except ValueError:
-        return 400, error_body("MESSAGE_UUID_MISMATCH", f"memo-message-uuid {raw_uuid!r} is not a UUID.")
+        return refused(
+            400, error_body("MESSAGE_UUID_MISMATCH", f"memo-message-uuid {raw_uuid!r} is not a UUID.")
+        )
     limit = settings.DIGITALPOST_MAX_MEMO_BYTES
     data = read_body(request, limit)
     if data is None:
-        return HTTP_413, error_body("PAYLOAD_TOO_LARGE", f"The request body is larger than {limit} bytes.")
+        return refused(
+            HTTP_413, error_body("PAYLOAD_TOO_LARGE", f"The request body is larger than {limit} bytes.")
+        )
     try:
-        result = memo_send(data=data, system=system, expected_uuid=expected)
-    except SendRefused as refused:
-        return refused.status, error_body(refused.code, refused.message, refused.field_errors)
+        result = memo_send(data=data, system=system, expected_uuid=expected, unchecked=unchecked)
+    except SendRefused as refusal:
+        return refusal.status, error_body(refusal.code, refusal.message, refusal.field_errors)
     return status.HTTP_201_CREATED, receipt_body(result.receipt)
 
 
@@ -182,25 +203,49 @@ _send_memo_view = SendMemoView.as_view()
 def send_memo(request):
     """POST /apis/v1/memos/ without DRF where that changes nothing: a sender system sending
     one MeMo (XML). DRF's request wrapping, permission classes and renderer are a noticeable
-    share of a single send; here the same authentication runs directly and the same body is
-    written as compact JSON, as DRF's renderer writes it. Everything else (batches, other
+    share of a single send; here the same authentication runs directly (the check of a
+    cached credential folded into the statement that stores the message) and the same body
+    is written as compact JSON, as DRF's renderer writes it. Everything else (batches, other
     content types, every refused credential) goes to :class:`SendMemoView`, which answers
     exactly as before."""
     content_type = request.content_type.lower()
     if content_type not in XML_TYPES or not request.META.get("HTTP_AUTHORIZATION"):
         return _send_memo_view(request)
-    try:
-        principal = SystemBasicAuthentication().authenticate(request)
-    except exceptions.APIException:
-        principal = None
-    if principal is None or principal[1].kind != System.Kind.SENDER:
+    found = _sender_system(request, defer_check=True)
+    if found is None:
         return _send_memo_view(request)
-    status_code, body = send_single(request, principal[1])
+    try:
+        status_code, body = send_single(request, *found)
+    except CredentialsChanged:
+        # The cached system's rows changed (nothing was stored): authenticate afresh and
+        # send again; DRF's view answers a credential that no longer holds, as always (it
+        # refuses before it reads a body).
+        found = _sender_system(request, defer_check=False)
+        if found is None:
+            return _send_memo_view(request)
+        status_code, body = send_single(request, *found)
     return HttpResponse(
         json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode(),
         status=status_code,
         content_type="application/json",
     )
+
+
+def _sender_system(request, *, defer_check: bool) -> tuple[System, UncheckedVersion | None] | None:
+    """The sender system the request authenticates as, or None where DRF's view must answer
+    (no such credential, or not a sender system's)."""
+    authentication = SystemBasicAuthentication()
+    try:
+        if defer_check:
+            found = authentication.authenticate_deferring_check(request)
+        else:
+            principal = authentication.authenticate(request)
+            found = None if principal is None else (principal[1], None)
+    except exceptions.APIException:
+        return None
+    if found is None or found[0].kind != System.Kind.SENDER:
+        return None
+    return found
 
 
 # The OpenAPI schema documents POST /memos/ by the view it falls back to (mailbox/api/schema.py).

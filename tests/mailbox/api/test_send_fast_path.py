@@ -17,10 +17,10 @@ from adminaccess.models import Event, System
 from adminaccess.services import system_rotate_token
 from digitalpost.queueing import WakeUps
 from mailbox.api.sending import ReceiptSerializer, receipt_body
-from mailbox.models import Action, Delivery, Document, DocumentFile, Message, Receipt
-from mailbox.sending import Route, _is_held, _store_accepted, memo_parse_and_validate
+from mailbox.models import Action, Delivery, Document, DocumentFile, Mailbox, Message, Receipt
+from mailbox.sending import Route, _is_held, _store_accepted, memo_parse_and_validate, memo_send
 from rights.models import Organisation, Person
-from tests.factories import OrganisationFactory, PersonFactory, make_system
+from tests.factories import OrganisationFactory, PersonFactory, make_exemption, make_system
 from tests.mailbox.api.helpers import basic, letter, send, send_rows
 from tests.memo.conftest import reference_dir
 
@@ -137,6 +137,88 @@ def test_outside_a_transaction_the_statement_commits_alone_and_a_used_uuid_leave
     assert (Message.objects.count(), Receipt.objects.count(), Delivery.objects.count()) == (1, 1, 1)
 
 
+@postgres_only
+def test_what_the_one_statement_store_returns_is_what_it_stored(client):
+    sender, person = OrganisationFactory(), PersonFactory()
+    system, _ = make_system(sender)
+    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
+    result = memo_send(data=data, system=system, expected_uuid=message_uuid)
+    receipt = result.receipt
+    stored = Receipt.objects.get(pk=receipt.pk)
+    fields = [f.attname for f in Receipt._meta.concrete_fields]
+    assert [getattr(receipt, f) for f in fields] == [getattr(stored, f) for f in fields]
+    message = Message.objects.get(pk=receipt.message.pk)
+    fields = [f.attname for f in Message._meta.concrete_fields if f.name != "memo_file"]
+    assert [getattr(receipt.message, f) for f in fields] == [getattr(message, f) for f in fields]
+    assert receipt.message.recipient_mailbox_id == person.mailbox.pk
+    assert receipt.message.memo_file.name == message.memo_file.name
+
+
+def _memo_files() -> list[str]:
+    names = []
+
+    def walk(folder):
+        folders, files = default_storage.listdir(folder)
+        names.extend(f"{folder}/{name}" for name in files)
+        for sub in folders:
+            walk(f"{folder}/{sub}")
+
+    if default_storage.exists("memo"):
+        walk("memo")
+    return sorted(names)
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("case", ["exempt", "closed", "no mailbox", "unknown"])
+def test_where_the_guard_finds_no_open_mailbox_the_general_path_judges_and_no_file_is_left(client, case):
+    sender = OrganisationFactory()
+    system, token = make_system(sender)
+    person = PersonFactory()
+    if case == "exempt":
+        make_exemption(mailbox=person.mailbox, valid_from=timezone.localdate())
+    elif case == "closed":
+        Mailbox.objects.filter(pk=person.mailbox.pk).update(
+            status=Mailbox.Status.CLOSED, closed_at=timezone.now()
+        )
+    elif case == "no mailbox":
+        person = Person.objects.create(cpr="0101011234", name="Uden Postkasse")
+    cpr = "0101019999" if case == "unknown" else person.cpr
+    before = _memo_files()
+    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=cpr)
+    response = send(client, system, token, data, message_uuid)
+    assert response.status_code == 201, response.json()
+    expected = {
+        "exempt": ("RECEIVED", ""),
+        "closed": ("NOT_ALLOWED", "RECIPIENT_MAILBOX_CLOSED"),
+        "no mailbox": ("NOT_ALLOWED", "RECIPIENT_NOT_FOUND"),
+        "unknown": ("NOT_ALLOWED", "RECIPIENT_NOT_FOUND"),
+    }[case]
+    assert (response.json()["receiptStatus"], response.json()["errorCode"]) == expected
+    stored = list(Message.objects.all())
+    if case == "exempt":
+        [message] = stored
+        assert (message.channel, message.recipient_mailbox_id) == (
+            Message.Channel.REMOTE_PRINT,
+            person.mailbox.pk,
+        )
+        assert _memo_files() == sorted([*before, message.memo_file.name])
+    else:
+        assert stored == []
+        assert _memo_files() == before
+
+
+@postgres_only
+def test_mandatory_post_from_a_sender_that_may_send_it_reaches_an_exempt_citizen(client):
+    sender = OrganisationFactory(may_send_mandatory_post=True)
+    system, token = make_system(sender)
+    person = PersonFactory()
+    make_exemption(mailbox=person.mailbox, valid_from=timezone.localdate())
+    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr, mandatory=True)
+    assert send(client, system, token, data, message_uuid).status_code == 201
+    assert Message.objects.get().channel == Message.Channel.MAILBOX
+
+
 # --- Cached credentials ------------------------------------------------------------------------
 
 
@@ -182,6 +264,48 @@ def test_an_organisation_losing_a_right_is_seen_at_once(client, sent_once):
     message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr, mandatory=True)
     response = send(client, system, token, data, message_uuid)
     assert (response.status_code, response.json()["code"]) == (403, "MANDATORY_NOT_ALLOWED")
+
+
+def test_an_organisation_gaining_a_right_is_seen_at_once(client):
+    sender, person = OrganisationFactory(may_send_mandatory_post=False), PersonFactory()
+    system, token = make_system(sender)
+    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
+    assert send(client, system, token, data, message_uuid).status_code == 201  # now in the cache
+    Organisation.objects.filter(pk=sender.pk).update(may_send_mandatory_post=True)
+    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr, mandatory=True)
+    response = send(client, system, token, data, message_uuid)
+    assert (response.status_code, response.json()["receiptStatus"]) == (201, "RECEIVED")
+    assert Message.objects.get(message_uuid=message_uuid).mandatory
+
+
+@pytest.mark.parametrize("problem", ["invalid memo", "no uuid", "too large", "unknown recipient"])
+def test_a_rotated_token_gets_401_whatever_else_is_wrong(client, sent_once, problem, settings):
+    system, token, sender, person = sent_once
+    system_rotate_token(system=system)
+    message_uuid, data = letter(
+        sender_cvr=sender.cvr, recipient_id="0101019999" if problem == "unknown recipient" else person.cpr
+    )
+    if problem == "invalid memo":
+        data = data.replace(b"<memo:label>", b"<memo:nonsense/><memo:label>", 1)
+    if problem == "too large":
+        settings.DIGITALPOST_MAX_MEMO_BYTES = 100
+    before = send_rows()
+    path = "/apis/v1/memos/" if problem == "no uuid" else f"/apis/v1/memos/?memo-message-uuid={message_uuid}"
+    response = client.post(path, data=data, content_type="application/xml", **basic(system, token))
+    assert (response.status_code, response.json()["code"]) == (401, "UNAUTHORIZED")
+    assert send_rows() == before
+
+
+def test_after_a_change_to_the_organisation_the_send_is_judged_on_fresh_rows_and_stored_once(
+    client, sent_once
+):
+    system, token, sender, person = sent_once
+    Organisation.objects.filter(pk=sender.pk).update(name="Nyt Navn")
+    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
+    response = send(client, system, token, data, message_uuid)
+    assert (response.status_code, response.json()["receiptStatus"]) == (201, "RECEIVED")
+    assert Message.objects.filter(message_uuid=message_uuid).count() == 1
+    assert Receipt.objects.filter(message_uuid=message_uuid).count() == 1
 
 
 def test_a_recipient_system_is_refused_by_the_same_answer_as_before(client):
@@ -302,13 +426,15 @@ def test_statements_are_prepared_once_per_connection_unless_pgbouncer_is_configu
         message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
         assert send(client, system, token, data, message_uuid).status_code == 201
     after_three = prepared_names()
-    # The credential check, the recipient lookup and this shape of store statement.
+    # The credential check (the first send's), and this shape of store statement with its
+    # guard: by itself (the first send) and with a cached credential's check folded in.
     assert len(after_three) == 3
     message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
     assert send(client, system, token, data, message_uuid).status_code == 201
     assert prepared_names() == after_three
 
-    # A NemSMS has no documents: a statement of another shape, not prepared behind pgbouncer.
+    # A NemSMS takes the general path (the recipient lookup) and has no documents: a store
+    # statement of another shape; neither is prepared behind pgbouncer.
     monkeypatch.setitem(connection.settings_dict, "DISABLE_SERVER_SIDE_CURSORS", True)
     Person.objects.filter(pk=person.pk).update(nemsms_mobile="+4512345678")
     message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr, nemsms=True)
@@ -319,4 +445,4 @@ def test_statements_are_prepared_once_per_connection_unless_pgbouncer_is_configu
     monkeypatch.setitem(connection.settings_dict, "DISABLE_SERVER_SIDE_CURSORS", False)
     message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr, nemsms=True)
     assert send(client, system, token, data, message_uuid).status_code == 201
-    assert len(prepared_names()) == len(after_three) + 1
+    assert len(prepared_names()) == len(after_three) + 2
