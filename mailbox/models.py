@@ -20,6 +20,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from mailbox.storage import memo_storage
 from rights.models import Organisation, Person, User
 
 
@@ -251,7 +252,9 @@ class Message(models.Model):
 
     state = models.CharField(max_length=10, choices=State.choices)
     # The MeMo exactly as received (or as the hub built it), through the storage API.
-    memo_file = models.FileField(upload_to="memo/%Y/%m/%d/", max_length=255)
+    # The MeMo as received, in the "memo" storage: the database by default (StoredFile), so
+    # that a message and its MeMo are committed together (settings: STORAGES["memo"]).
+    memo_file = models.FileField(upload_to="memo/%Y/%m/%d/", max_length=255, storage=memo_storage)
     memo_size = models.PositiveBigIntegerField()
     # Lets a resend of the same message be recognised without reading the stored file.
     memo_sha256 = models.CharField(max_length=64)
@@ -808,3 +811,18 @@ class BatchChunk(models.Model):
                 fields=["queued_at"], condition=Q(done_at__isnull=True), name="batchchunk_pending_idx"
             ),
         ]
+
+
+class StoredFile(models.Model):
+    """A file kept in the database by :class:`mailbox.storage.DatabaseStorage`: the stored
+    MeMo of every message where STORAGES["memo"] says so (the default). Written in the same
+    transaction as the rows it belongs to, it can never be missing from a committed message
+    nor be left behind by a rolled-back one, and it is in every backup of the database."""
+
+    name = models.CharField(max_length=255, unique=True)
+    content = models.BinaryField()
+    size = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name

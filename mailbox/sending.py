@@ -27,7 +27,18 @@ from adminaccess.services import event_log_write
 from contactstructure.models import ContactPoint
 from digitalpost.prepared import execute_prepared
 from digitalpost.queueing import enqueue_after_commit, wake_up_after_commit
-from mailbox.models import Action, Delivery, Document, DocumentFile, Exemption, Mailbox, Message, Receipt
+from mailbox.models import (
+    Action,
+    Delivery,
+    Document,
+    DocumentFile,
+    Exemption,
+    Mailbox,
+    Message,
+    Receipt,
+    StoredFile,
+)
+from mailbox.storage import DatabaseStorage
 from mailbox.storage import save as storage_save
 from memo import MemoParseError, from_tree, validate
 from memo import model as memo_model
@@ -621,9 +632,10 @@ def _store_one_statement(
     plain values, not model instances: building and preparing some twenty instances cost more
     than running the statement. With a ``guard`` the message row is inserted only where the
     guard finds the recipient's mailbox, and every other row only with the message; the
-    message takes that mailbox. The MeMo file is written first, so a committed message
-    always has its file; it is removed again if the statement fails (a used messageUUID) or
-    its guard stored nothing. Returns None, having stored nothing, where the guard found no
+    message takes that mailbox. The MeMo is a row of the same statement where it is kept in
+    the database (the default); in any other storage the file is written first, so a
+    committed message always has its file, and removed again if the statement fails (a used
+    messageUUID) or its guard stored nothing. Returns None, having stored nothing, where the guard found no
     mailbox, and where a table has a column only the ORM can write (a database default).
     """
     from mailbox.services import document_values, message_values
@@ -685,15 +697,23 @@ def _store_one_statement(
             tables[Action].add_params(values, params)
     for model, values in ((Receipt, receipt), (Delivery, delivery), (Event, event)):
         tables[model].add_params(values, params)
+    storage = memo_file.storage
+    in_database = isinstance(storage, DatabaseStorage)
+    if in_database:  # the MeMo is one more row of the statement
+        tables[StoredFile].add_params(
+            {"name": message["memo_file"], "content": data, "size": len(data)}, params
+        )
     sql = _store_sql(
         tuple(len(files) for _, files, _ in documents),
         tuple(len(actions) for _, _, actions in documents),
         guard.shape if guard is not None else None,
+        in_database,
     )
 
-    storage = memo_file.storage
-    stored_name = storage_save(storage, message["memo_file"], ContentFile(data))
-    message["memo_file"] = params[file_slot] = stored_name  # the same unless storage renamed it
+    written = None
+    if not in_database:
+        written = storage_save(storage, message["memo_file"], ContentFile(data))
+        message["memo_file"] = params[file_slot] = written  # the same unless storage renamed it
     try:
         if connection.in_atomic_block:
             with transaction.atomic():  # a savepoint: a used messageUUID leaves the caller's work intact
@@ -701,11 +721,13 @@ def _store_one_statement(
         else:
             ids = _run_store_statement(sql, params)
     except BaseException:
-        storage.delete(stored_name)
+        if written is not None:
+            storage.delete(written)
         raise
     message_pk, receipt_pk, delivery_pk, mailbox_pk = ids
     if message_pk is None:  # the guard found no mailbox: nothing was stored
-        storage.delete(stored_name)
+        if written is not None:
+            storage.delete(written)
         return None
     if guard is not None:
         message["recipient_mailbox_id"] = mailbox_pk
@@ -821,15 +843,19 @@ def _store_tables() -> dict | None:
         Receipt: _Insert(Receipt, ("message_id",)),
         Delivery: _Insert(Delivery, ("message_id",)),
         Event: _Insert(Event, ("message_id",)),
+        StoredFile: _Insert(StoredFile),
     }
     return tables if all(t.supported for t in tables.values()) else None
 
 
 @functools.lru_cache(maxsize=128)
-def _store_sql(files: tuple[int, ...], actions: tuple[int, ...], guard: tuple[bool, bool] | None) -> str:
+def _store_sql(
+    files: tuple[int, ...], actions: tuple[int, ...], guard: tuple[bool, bool] | None, memo_row: bool
+) -> str:
     """The statement for a message whose documents have these many files and actions, with
     a guard of this shape or none: its parts find the mailbox (the guard, ``g``) and insert,
-    in order, the message, documents, files, actions, receipt, outbox row and event; it
+    in order, the message, documents, files, actions, receipt, outbox row, event and, with
+    ``memo_row``, the MeMo itself (a StoredFile); it
     answers the new ids of the message, receipt and outbox row, and the guard's mailbox.
     Each row is a SELECT from the row it hangs on, so without the message nothing else is
     inserted. Values are parameters, in the order :func:`_store_one_statement` adds them."""
@@ -862,6 +888,8 @@ def _store_sql(files: tuple[int, ...], actions: tuple[int, ...], guard: tuple[bo
                 insert(name, tables[model], rows, "id")
     for name, model in (("r", Receipt), ("o", Delivery), ("e", Event)):
         insert(name, tables[model], [from_message], "id")
+    if memo_row:
+        insert("s", tables[StoredFile], [({}, " FROM m")], "id")
     mailbox = "(SELECT mailbox FROM g)" if guard is not None else "NULL"
     ids = f"(SELECT id FROM m), (SELECT id FROM r), (SELECT id FROM o), {mailbox}"  # noqa: S608
     return f"WITH {', '.join(parts)} SELECT {ids}"

@@ -1,5 +1,14 @@
-"""Files written for some work, removed again if that work fails.
+"""Where the hub keeps files: the database storage for stored MeMo, and files written for
+some work, removed again if that work fails.
 
+**Stored MeMo** go to the storage named "memo" in ``STORAGES``. By default that is
+:class:`DatabaseStorage`: each file one row of :class:`mailbox.models.StoredFile`, written in
+the transaction (on PostgreSQL, in the very statement) that stores its message. Any Django
+storage can take its place (a file system or object storage, say): the code reads and writes
+MeMo only through the storage API, and writes a file first where it cannot be part of the
+transaction.
+
+**Files written for some work**:
 A file is written inside the work it belongs to: a MeMo file once its message row exists, in
 the caller's transaction; a batch's chunk files while the upload is read. If the work fails
 later (a batch chunk's transaction rolled back part-way, an archive found broken), its rows
@@ -12,8 +21,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import UTC
 
-from django.core.files.storage import Storage
+from django.core.files.base import ContentFile
+from django.core.files.storage import Storage, storages
+from django.utils.deconstruct import deconstructible
 
 _written: ContextVar[list[tuple[Storage, str]] | None] = ContextVar("mailbox_written_files", default=None)
 
@@ -39,3 +51,71 @@ def removed_on_failure() -> Iterator[None]:
         raise
     finally:
         _written.reset(token)
+
+
+def memo_storage() -> Storage:
+    """The storage of stored MeMo (``Message.memo_file``): ``STORAGES["memo"]``."""
+    return storages["memo"]
+
+
+@deconstructible(path="mailbox.storage.DatabaseStorage")
+class DatabaseStorage(Storage):
+    """Files as rows of :class:`mailbox.models.StoredFile`, in the default database.
+
+    A save is an INSERT in the caller's transaction: rolled back with it, committed with it.
+    Names are kept as given (a name already taken gets Django's alternative name, as on a
+    file system). There are no URLs: the hub's views hand out what a user may see.
+    """
+
+    @staticmethod
+    def _files():
+        from mailbox.models import StoredFile
+
+        return StoredFile.objects
+
+    def _open(self, name: str, mode: str = "rb"):
+        if "w" in mode or "a" in mode or "+" in mode:
+            raise ValueError("Stored files are written with save(), not opened for writing.")
+        content = self._files().filter(name=name).values_list("content", flat=True).first()
+        if content is None:
+            raise FileNotFoundError(f"No stored file {name!r}.")
+        return ContentFile(bytes(content), name=name)
+
+    def _save(self, name: str, content) -> str:
+        data = b"".join(chunk.encode() if isinstance(chunk, str) else chunk for chunk in content.chunks())
+        self._files().create(name=name, content=data, size=len(data))
+        return name
+
+    def delete(self, name: str) -> None:
+        self._files().filter(name=name).delete()
+
+    def exists(self, name: str) -> bool:
+        return self._files().filter(name=name).exists()
+
+    def size(self, name: str) -> int:
+        size = self._files().filter(name=name).values_list("size", flat=True).first()
+        if size is None:
+            raise FileNotFoundError(f"No stored file {name!r}.")
+        return size
+
+    def listdir(self, path: str) -> tuple[list[str], list[str]]:
+        prefix = path.rstrip("/") + "/" if path else ""
+        folders, files = set(), []
+        for name in self._files().filter(name__startswith=prefix).values_list("name", flat=True):
+            head, slash, _ = name[len(prefix) :].partition("/")
+            if slash:
+                folders.add(head)
+            else:
+                files.append(head)
+        return sorted(folders), sorted(files)
+
+    def get_created_time(self, name: str):
+        created = self._files().filter(name=name).values_list("created_at", flat=True).first()
+        if created is None:
+            raise FileNotFoundError(f"No stored file {name!r}.")
+        return created.astimezone(UTC)
+
+    get_modified_time = get_created_time
+
+    def path(self, name: str) -> str:
+        raise NotImplementedError("Files in the database have no path on disk.")

@@ -124,6 +124,9 @@ STORAGES = {
     # Documents and stored MeMo go through Django's storage API so production can point
     # this at object storage without code changes.
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # The MeMo as received: in the database, committed with its message (mailbox/storage.py).
+    # MEMO_STORAGE=django.core.files.storage.FileSystemStorage keeps them under MEDIA_ROOT.
+    "memo": {"BACKEND": env.str("MEMO_STORAGE", default="mailbox.storage.DatabaseStorage")},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 # An authority may send 99.5 MB of documents; base64 and XML add about a third.

@@ -14,7 +14,7 @@ from mailbox import batches
 from mailbox.batches import batch_accept, batch_chunk_send, batches_sweep
 from mailbox.models import Batch, BatchChunk, Message, Receipt
 from tests.factories import OrganisationFactory, PersonFactory, make_system
-from tests.mailbox.api.helpers import basic, letter
+from tests.mailbox.api.helpers import basic, letter, stored_memo_names
 from tests.mailbox.api.test_send_batch import tar_lzma
 
 pytestmark = pytest.mark.django_db
@@ -265,20 +265,10 @@ def test_one_chunk_taken_by_two_workers_at_once_is_judged_once(monkeypatch):
     assert Receipt.objects.filter(kind=Receipt.Kind.TECHNICAL).count() == 3
 
 
-def _stored_memo_files(path: str = "memo") -> set[str]:
-    if not default_storage.exists(path):
-        return set()
-    folders, files = default_storage.listdir(path)
-    found = {f"{path}/{name}" for name in files}
-    for folder_name in folders:
-        found |= _stored_memo_files(f"{path}/{folder_name}")
-    return found
-
-
 def test_a_chunk_that_fails_after_storing_leaves_no_memo_file_behind(sender, system, monkeypatch):
     batch = batch_accept(system=system, members=iter(_files(sender, 3)))
     chunk = batch.chunks.get()
-    before = _stored_memo_files()
+    before = stored_memo_names()
 
     def broken(batch):
         raise RuntimeError("the database went away at the end")
@@ -288,7 +278,7 @@ def test_a_chunk_that_fails_after_storing_leaves_no_memo_file_behind(sender, sys
         batch_chunk_send(chunk_id=chunk.pk)
 
     assert not Message.objects.exists()
-    assert _stored_memo_files() == before
+    assert stored_memo_names() == before
     monkeypatch.undo()
     assert batch_chunk_send(chunk_id=chunk.pk) == "done"
-    assert len(_stored_memo_files() - before) == 3 == Message.objects.count()
+    assert len(stored_memo_names() - before) == 3 == Message.objects.count()
