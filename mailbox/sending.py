@@ -699,15 +699,19 @@ def _store_one_statement(
         tables[model].add_params(values, params)
     storage = memo_file.storage
     in_database = isinstance(storage, DatabaseStorage)
+    memo_row = None
     if in_database:  # the MeMo is one more row of the statement
-        tables[StoredFile].add_params(
-            {"name": message["memo_file"], "content": data, "size": len(data)}, params
-        )
+        start, stored_file = len(params), tables[StoredFile]
+        stored_file.add_params({"name": message["memo_file"], "content": data, "size": len(data)}, params)
+        text = _utf8_text(data)
+        memo_row = "bytea" if text is None else "text"
+        if text is not None:
+            params[start + stored_file.index("content")] = text
     sql = _store_sql(
         tuple(len(files) for _, files, _ in documents),
         tuple(len(actions) for _, _, actions in documents),
         guard.shape if guard is not None else None,
-        in_database,
+        memo_row,
     )
 
     written = None
@@ -741,6 +745,20 @@ def _store_one_statement(
 
 def _pk(obj) -> int | None:
     return None if obj is None else obj.pk
+
+
+def _utf8_text(data: bytes) -> str | None:
+    """The MeMo as text where it is UTF-8 (nearly all are) and the database's encoding is too,
+    else None. As text it goes to PostgreSQL as it is, and ``convert_to`` gives back exactly
+    these bytes; as bytea the driver would send it hex-encoded, twice the size for the server
+    to read. Text cannot hold NUL, which no XML document contains, but bytes may."""
+    if connection.connection.info.parameter_status("server_encoding") != "UTF8":
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return None if "\x00" in text else text
 
 
 def _run_store_statement(sql: str, params: list) -> tuple:
@@ -823,10 +841,13 @@ class _Insert:
             value = values[name] if name in values else values.setdefault(name, default())
             params.append(value if prep is None else prep(value))
 
-    def select_sql(self, refs: dict[str, str]) -> str:
-        """A row as a SELECT list: ``refs`` give the SQL of the columns in :attr:`refs`."""
+    def select_sql(self, refs: dict[str, str], exprs: dict[str, str] | None = None) -> str:
+        """A row as a SELECT list: ``refs`` give the SQL of the columns in :attr:`refs`, and
+        ``exprs`` the SQL (with its one parameter) of columns not given as a cast parameter."""
+        exprs = exprs or {}
         return ", ".join(
-            refs[name] if name in self.refs else f"%s::{self.casts[name]}" for name in self.names
+            refs[name] if name in self.refs else exprs.get(name, f"%s::{self.casts[name]}")
+            for name in self.names
         )
 
 
@@ -850,21 +871,25 @@ def _store_tables() -> dict | None:
 
 @functools.lru_cache(maxsize=128)
 def _store_sql(
-    files: tuple[int, ...], actions: tuple[int, ...], guard: tuple[bool, bool] | None, memo_row: bool
+    files: tuple[int, ...], actions: tuple[int, ...], guard: tuple[bool, bool] | None, memo_row: str | None
 ) -> str:
     """The statement for a message whose documents have these many files and actions, with
     a guard of this shape or none: its parts find the mailbox (the guard, ``g``) and insert,
     in order, the message, documents, files, actions, receipt, outbox row, event and, with
-    ``memo_row``, the MeMo itself (a StoredFile); it
-    answers the new ids of the message, receipt and outbox row, and the guard's mailbox.
+    ``memo_row``, the MeMo itself (a StoredFile, its content given as ``"bytea"`` or as UTF-8
+    ``"text"``); it answers the new ids of the message, receipt and outbox row, and the guard's mailbox.
     Each row is a SELECT from the row it hangs on, so without the message nothing else is
     inserted. Values are parameters, in the order :func:`_store_one_statement` adds them."""
     tables = _store_tables()
     quote = connection.ops.quote_name
     parts = []
 
-    def insert(name: str, table: _Insert, rows: list[tuple[dict[str, str], str]], returning: str) -> None:
-        selects = " UNION ALL ".join(f"SELECT {table.select_sql(refs)}{source}" for refs, source in rows)
+    def insert(
+        name: str, table: _Insert, rows: list[tuple[dict[str, str], str]], returning: str, exprs=None
+    ) -> None:
+        selects = " UNION ALL ".join(
+            f"SELECT {table.select_sql(refs, exprs)}{source}" for refs, source in rows
+        )
         parts.append(
             f"{name} AS (INSERT INTO {table.table} ({table.columns}) {selects} RETURNING {returning})"
         )
@@ -888,8 +913,9 @@ def _store_sql(
                 insert(name, tables[model], rows, "id")
     for name, model in (("r", Receipt), ("o", Delivery), ("e", Event)):
         insert(name, tables[model], [from_message], "id")
-    if memo_row:
-        insert("s", tables[StoredFile], [({}, " FROM m")], "id")
+    if memo_row is not None:
+        content = {"content": "convert_to(%s::text, 'UTF8')"} if memo_row == "text" else None
+        insert("s", tables[StoredFile], [({}, " FROM m")], "id", content)
     mailbox = "(SELECT mailbox FROM g)" if guard is not None else "NULL"
     ids = f"(SELECT id FROM m), (SELECT id FROM r), (SELECT id FROM o), {mailbox}"  # noqa: S608
     return f"WITH {', '.join(parts)} SELECT {ids}"

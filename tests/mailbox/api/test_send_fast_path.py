@@ -430,3 +430,50 @@ def test_statements_are_prepared_once_per_connection_unless_pgbouncer_is_configu
     message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr, nemsms=True)
     assert send(client, system, token, data, message_uuid).status_code == 201
     assert len(prepared_names()) == len(after_three) + 2
+
+
+@postgres_only
+@pytest.mark.parametrize("as_text", [True, False], ids=["as text", "as bytea"])
+def test_the_stored_memo_is_byte_for_byte_what_was_sent(client, monkeypatch, as_text):
+    """The statement sends a UTF-8 MeMo as text (converted back to bytes by the database) and
+    any other as bytea; either way what is stored is what came in: the byte-order mark, the
+    Danish letters, the line ends."""
+    import mailbox.sending
+
+    if not as_text:
+        monkeypatch.setattr(mailbox.sending, "_utf8_text", lambda data: None)
+    sender, person = OrganisationFactory(), PersonFactory()
+    system, token = make_system(sender)
+    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr, label="Æblegrød på Ærø ✉")
+    data = b"\xef\xbb\xbf" + data.replace(b"\n", b"\r\n")
+    response = send(client, system, token, data, message_uuid)
+    assert response.status_code == 201, response.json()
+    message = Message.objects.get(message_uuid=message_uuid)
+    assert message.label == "Æblegrød på Ærø ✉"
+    with message.memo_file.open("rb") as stored:
+        assert stored.read() == data
+    assert message.memo_file.size == len(data) == message.memo_size
+
+
+@postgres_only
+def test_a_text_memo_is_sent_as_text_only_to_a_utf8_database():
+    from mailbox.sending import _utf8_text
+
+    connection.ensure_connection()
+    assert connection.connection.info.parameter_status("server_encoding") == "UTF8"
+    assert _utf8_text("<a>ø</a>".encode()) == "<a>ø</a>"
+    assert _utf8_text(b"<a>\xf8</a>") is None  # not UTF-8: bytea
+    assert _utf8_text(b"<a>\x00</a>") is None  # text cannot hold NUL
+
+
+@postgres_only
+def test_stored_memo_are_compressed_with_lz4_on_postgresql():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attcompression FROM pg_attribute WHERE attrelid = 'mailbox_storedfile'::regclass"
+            " AND attname = 'content'"
+        )
+        assert cursor.fetchone() == ("l",)
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'mailbox_storedfile'")
+        indexes = [definition for (definition,) in cursor.fetchall()]
+    assert len(indexes) == 2, indexes  # the primary key and the name's uniqueness, no pattern index
