@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -19,6 +21,7 @@ from datetime import date, datetime, time
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.db.models import NOT_PROVIDED, Q
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from adminaccess.authentication import UncheckedVersion
@@ -683,47 +686,14 @@ def _store_one_statement(
     event.update(organisation_id=sender.pk, system_id=system.pk, occurred_at=now)
     documents = document_values(memo.body) if memo.body else []
 
-    params: list = guard.params() if guard is not None else []
-    message_table = tables[(Message, guard is not None)]
-    file_slot = len(params) + message_table.index("memo_file")
-    message_table.add_params(message, params)
-    for document, _, _ in documents:
-        tables[Document].add_params(document, params)
-    for _, files, _ in documents:
-        for values in files:
-            tables[DocumentFile].add_params(values, params)
-    for _, _, actions in documents:
-        for values in actions:
-            tables[Action].add_params(values, params)
-    for model, values in ((Receipt, receipt), (Delivery, delivery), (Event, event)):
-        tables[model].add_params(values, params)
     storage = memo_file.storage
     in_database = isinstance(storage, DatabaseStorage)
-    memo_row = None
-    if in_database:  # the MeMo is one more row of the statement
-        start, stored_file = len(params), tables[StoredFile]
-        stored_file.add_params({"name": message["memo_file"], "content": data, "size": len(data)}, params)
-        text = _utf8_text(data)
-        memo_row = "bytea" if text is None else "text"
-        if text is not None:
-            params[start + stored_file.index("content")] = text
-    sql = _store_sql(
-        tuple(len(files) for _, files, _ in documents),
-        tuple(len(actions) for _, _, actions in documents),
-        guard.shape if guard is not None else None,
-        memo_row,
-    )
-
     written = None
-    if not in_database:
+    if not in_database:  # a file written first, removed again if nothing is stored
         written = storage_save(storage, message["memo_file"], ContentFile(data))
-        message["memo_file"] = params[file_slot] = written  # the same unless storage renamed it
+        message["memo_file"] = written  # the same unless storage renamed it
     try:
-        if connection.in_atomic_block:
-            with transaction.atomic():  # a savepoint: a used messageUUID leaves the caller's work intact
-                ids = _run_store_statement(sql, params)
-        else:
-            ids = _run_store_statement(sql, params)
+        ids = _store_rows(tables, message, documents, receipt, delivery, event, data, guard, in_database)
     except BaseException:
         if written is not None:
             storage.delete(written)
@@ -735,12 +705,69 @@ def _store_one_statement(
         return None
     if guard is not None:
         message["recipient_mailbox_id"] = mailbox_pk
-    stored = Message(pk=message_pk, **message)
-    receipt = Receipt(pk=receipt_pk, message=stored, **receipt)
-    delivery = Delivery(pk=delivery_pk, message=stored, **delivery)
-    for obj in (stored, receipt, delivery):
-        obj._state.adding, obj._state.db = False, connection.alias
+    stored = _loaded(Message, message_pk, message)
+    receipt = _loaded(Receipt, receipt_pk, receipt, message=stored)
+    delivery = _loaded(Delivery, delivery_pk, delivery, message=stored)
     return receipt, delivery
+
+
+def _loaded(model, pk: int, values: dict, **parents):
+    """The instance of a row just stored from ``values`` (every field, as the statement's
+    defaults completed them), as if loaded: built the way Django unpickles one, without
+    ``__init__``'s walk of every field. ``parents`` are the foreign keys' objects."""
+    obj = model.__new__(model)
+    obj._state = ModelState()
+    obj._state.adding, obj._state.db = False, connection.alias
+    obj.__dict__.update(values)
+    obj.pk = pk
+    for name, parent in parents.items():
+        setattr(obj, name, parent)
+    return obj
+
+
+def _store_rows(
+    tables: dict,
+    message: dict,
+    documents: list,
+    receipt: dict,
+    delivery: dict,
+    event: dict,
+    data: bytes,
+    guard: _Guard | None,
+    in_database: bool,
+) -> tuple:
+    """Run the one statement for these rows (see :func:`_store_one_statement`): the new ids
+    of the message, receipt and outbox row, and the guard's mailbox, all None where the
+    guard found none. The dicts are given the defaults they did not have."""
+    params: list = guard.params() if guard is not None else []
+    params.append(tables[(Message, guard is not None)].rows_json([message]))
+    if documents:
+        params.append(tables[Document].rows_json([document for document, _, _ in documents]))
+        for position, model in ((1, DocumentFile), (2, Action)):
+            if any(parts[position] for parts in documents):
+                params.append(tables[model].rows_json([parts[position] for parts in documents], nested=True))
+    for model, values in ((Receipt, receipt), (Delivery, delivery), (Event, event)):
+        params.append(tables[model].rows_json([values]))
+    memo_row = None
+    if in_database:  # the MeMo is one more row of the statement
+        text = _utf8_text(data)
+        memo_row = "bytea" if text is None else "text"
+        stored_file = {"name": message["memo_file"], "size": len(data)}
+        # The content is in the SELECT list, before the row's other values in its FROM.
+        params += [data if text is None else text, tables[StoredFile].rows_json([stored_file])]
+    sql = _store_sql(
+        (
+            bool(documents),
+            any(files for _, files, _ in documents),
+            any(actions for _, _, actions in documents),
+        ),
+        guard.shape if guard is not None else None,
+        memo_row,
+    )
+    if connection.in_atomic_block:
+        with transaction.atomic():  # a savepoint: a used messageUUID leaves the caller's work intact
+            return _run_store_statement(sql, params)
+    return _run_store_statement(sql, params)
 
 
 def _pk(obj) -> int | None:
@@ -768,19 +795,20 @@ def _run_store_statement(sql: str, params: list) -> tuple:
 
 
 class _Insert:
-    """One model's INSERT: its columns, and a row's values in their order from a dict of
-    field values by attribute name, the model's default where a field is not given.
+    """One model's INSERT of rows given as one JSON parameter: its columns, and the JSON of
+    rows from dicts of field values by attribute name, with the model's default where a
+    field is not given.
 
     Columns come from the model's own fields, so a field added to a model is written here too
-    (with its default). A value is handed to the driver as the ORM would hand it: as it is
-    for the field types whose ``get_db_prep_save`` leaves the values this path gives them
-    unchanged on PostgreSQL, through ``get_db_prep_save`` for any other (JSON, say). Rows are
-    written as ``SELECT`` lists, each parameter cast to its column's type (text for text
-    columns, so that a value too long for one is an error as in any INSERT, not cut short).
-    ``refs`` are the columns taken from rows of the same statement (a parent's new id).
+    (with its default). The statement reads the rows with ``jsonb_populate_recordset`` into
+    the table's own row type, so each value goes through its column's type as in any INSERT
+    (a text too long for its column is an error, not cut short). One parameter per table
+    instead of one per value: quoting some 170 values one by one cost the driver more than
+    encoding them all as JSON. ``refs`` are the columns taken from rows of the same statement
+    (a parent's new id), ``own`` those given by SQL of their own (a stored file's content).
     """
 
-    PLAIN = frozenset(
+    JSON_READY = frozenset(
         {
             "BigIntegerField",
             "BooleanField",
@@ -800,25 +828,26 @@ class _Insert:
         }
     )
 
-    def __init__(self, model, refs: tuple[str, ...] = ()) -> None:
+    def __init__(self, model, refs: tuple[str, ...] = (), own: tuple[str, ...] = ()) -> None:
         quote = connection.ops.quote_name
         meta = model._meta
         fields = [f for f in meta.concrete_fields if not f.generated and f is not meta.auto_field]
         self.table, self.pk = quote(meta.db_table), quote(meta.pk.column)
         self.columns = ", ".join(quote(f.column) for f in fields)
-        self.refs = set(refs)
-        self.casts = {f.attname: self._cast(f) for f in fields}
-        self.names = [f.attname for f in fields]
-        # A database default (db_default) is the ORM's to write: then this path stands aside.
-        self.supported = all(f.db_default is NOT_PROVIDED for f in fields)
-        self.valued = [
-            (f.attname, self._default(f), self._prep(f)) for f in fields if f.attname not in self.refs
-        ]
-
-    @staticmethod
-    def _cast(field) -> str:
-        db_type = field.db_type(connection) or "text"
-        return "text" if db_type.startswith(("varchar", "char")) else db_type
+        self.refs, self.own = set(refs), set(own)
+        self.selected = [(f.attname, quote(f.column)) for f in fields]
+        valued = [f for f in fields if f.attname not in self.refs | self.own]
+        # The JSON is keyed by attribute name, which must be the column's name too; a field
+        # that needs the ORM's conversion, or a database default, leaves this path aside.
+        self.supported = all(f.db_default is NOT_PROVIDED for f in fields) and all(
+            f.attname == f.column
+            and (
+                f.get_internal_type() in self.JSON_READY
+                or (f.get_internal_type() == "JSONField" and f.encoder is None)
+            )
+            for f in valued
+        )
+        self.defaults = [(f.attname, self._default(f)) for f in valued]
 
     @staticmethod
     def _default(field):
@@ -826,29 +855,34 @@ class _Insert:
             return timezone.now
         return field.get_default
 
-    def _prep(self, field):
-        if field.get_internal_type() in self.PLAIN:
-            return None
-        return functools.partial(field.get_db_prep_save, connection=connection)
+    def rows_json(self, rows: list, *, nested: bool = False) -> str:
+        """The rows as one JSON array (with ``nested``, an array per parent, in the parents'
+        order); each dict is given the defaults it did not have, so that it holds what is
+        stored."""
+        for values in itertools.chain.from_iterable(rows) if nested else rows:
+            for name, default in self.defaults:
+                if name not in values:
+                    values[name] = default()
+        return _ROWS_JSON.encode(rows)
 
-    def index(self, name: str) -> int:
-        return [n for n, _, _ in self.valued].index(name)
+    def select_sql(self, refs: dict[str, str], own: dict[str, str] | None = None) -> str:
+        """The SELECT list of a row read as ``r``: ``refs`` and ``own`` give the SQL of the
+        columns in :attr:`refs` and :attr:`own`."""
+        sql = {**refs, **(own or {})}
+        return ", ".join(sql.get(name, f"r.{column}") for name, column in self.selected)
 
-    def add_params(self, values: dict, params: list) -> None:
-        """Append a row's parameters; ``values`` is given the defaults it did not have, so
-        that it holds what is stored."""
-        for name, default, prep in self.valued:
-            value = values[name] if name in values else values.setdefault(name, default())
-            params.append(value if prep is None else prep(value))
 
-    def select_sql(self, refs: dict[str, str], exprs: dict[str, str] | None = None) -> str:
-        """A row as a SELECT list: ``refs`` give the SQL of the columns in :attr:`refs`, and
-        ``exprs`` the SQL (with its one parameter) of columns not given as a cast parameter."""
-        exprs = exprs or {}
-        return ", ".join(
-            refs[name] if name in self.refs else exprs.get(name, f"%s::{self.casts[name]}")
-            for name in self.names
-        )
+def _json_value(value):
+    """JSON for the values the rows hold that JSON has no type of its own for; PostgreSQL
+    reads them back by the column's type."""
+    if isinstance(value, date | time):  # datetime is a date
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} has no JSON form for the one-statement store")
+
+
+_ROWS_JSON = json.JSONEncoder(default=_json_value, ensure_ascii=False, separators=(",", ":"))
 
 
 @functools.cache
@@ -864,58 +898,64 @@ def _store_tables() -> dict | None:
         Receipt: _Insert(Receipt, ("message_id",)),
         Delivery: _Insert(Delivery, ("message_id",)),
         Event: _Insert(Event, ("message_id",)),
-        StoredFile: _Insert(StoredFile),
+        StoredFile: _Insert(StoredFile, own=("content",)),
     }
     return tables if all(t.supported for t in tables.values()) else None
 
 
-@functools.lru_cache(maxsize=128)
+@functools.lru_cache(maxsize=32)
 def _store_sql(
-    files: tuple[int, ...], actions: tuple[int, ...], guard: tuple[bool, bool] | None, memo_row: str | None
+    documents: tuple[bool, bool, bool], guard: tuple[bool, bool] | None, memo_row: str | None
 ) -> str:
-    """The statement for a message whose documents have these many files and actions, with
-    a guard of this shape or none: its parts find the mailbox (the guard, ``g``) and insert,
-    in order, the message, documents, files, actions, receipt, outbox row, event and, with
-    ``memo_row``, the MeMo itself (a StoredFile, its content given as ``"bytea"`` or as UTF-8
-    ``"text"``); it answers the new ids of the message, receipt and outbox row, and the guard's mailbox.
-    Each row is a SELECT from the row it hangs on, so without the message nothing else is
-    inserted. Values are parameters, in the order :func:`_store_one_statement` adds them."""
+    """The statement for a message with documents, files and actions or not (``documents``),
+    with a guard of this shape or none: its parts find the mailbox (the guard, ``g``) and
+    insert, in order, the message, documents, files, actions, receipt, outbox row, event
+    and, with ``memo_row``, the MeMo itself (a StoredFile, its content given as ``"bytea"``
+    or as UTF-8 ``"text"``); it answers the new ids of the message, receipt and outbox row,
+    and the guard's mailbox. Each table's rows are one JSON parameter (see :class:`_Insert`);
+    files and actions come as one array per document and join their document by its
+    position. Each insert reads from the row it hangs on, so without the message nothing
+    else is inserted. Parameters come in the order :func:`_store_one_statement` adds them."""
     tables = _store_tables()
     quote = connection.ops.quote_name
     parts = []
 
     def insert(
-        name: str, table: _Insert, rows: list[tuple[dict[str, str], str]], returning: str, exprs=None
+        name: str, table: _Insert, source: str, refs: dict[str, str], returning: str = "id", own=None
     ) -> None:
-        selects = " UNION ALL ".join(
-            f"SELECT {table.select_sql(refs, exprs)}{source}" for refs, source in rows
-        )
         parts.append(
-            f"{name} AS (INSERT INTO {table.table} ({table.columns}) {selects} RETURNING {returning})"
+            f"{name} AS (INSERT INTO {table.table} ({table.columns})"  # noqa: S608
+            f" SELECT {table.select_sql(refs, own)} FROM {source} RETURNING {returning})"
         )
 
+    def rows(table: _Insert) -> str:
+        return f"jsonb_populate_recordset(NULL::{table.table}, %s::jsonb) r"
+
+    message = tables[(Message, guard is not None)]
     if guard is not None:
         parts.append(f"g AS ({_guard_sql(*guard)})")
-        insert("m", tables[(Message, True)], [({"recipient_mailbox_id": "g.mailbox"}, " FROM g")], "id")
+        insert("m", message, f"g, {rows(message)}", {"recipient_mailbox_id": "g.mailbox"})
     else:
-        insert("m", tables[(Message, False)], [({}, "")], "id")
-    from_message = ({"message_id": "m.id"}, " FROM m")
+        insert("m", message, rows(message), {})
     position = quote(Document._meta.get_field("position").column)
-    if files:
-        insert("d", tables[Document], [from_message] * len(files), f"id, {position}")
-        for name, model, counts in (("f", DocumentFile, files), ("a", Action, actions)):
-            rows = [
-                ({"document_id": "d.id"}, f" FROM d WHERE d.{position} = {document}")
-                for document, count in enumerate(counts)
-                for _ in range(count)
-            ]
-            if rows:
-                insert(name, tables[model], rows, "id")
+    has_documents, has_files, has_actions = documents
+    if has_documents:
+        insert(
+            "d", tables[Document], f"m, {rows(tables[Document])}", {"message_id": "m.id"}, f"id, {position}"
+        )
+        for name, model, present in (("f", DocumentFile, has_files), ("a", Action, has_actions)):
+            if present:
+                source = (
+                    f"jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS per_document(rows, n)"
+                    f" JOIN d ON d.{position} = per_document.n - 1, jsonb_populate_recordset("
+                    f"NULL::{tables[model].table}, per_document.rows) r"
+                )
+                insert(name, tables[model], source, {"document_id": "d.id"})
     for name, model in (("r", Receipt), ("o", Delivery), ("e", Event)):
-        insert(name, tables[model], [from_message], "id")
+        insert(name, tables[model], f"m, {rows(tables[model])}", {"message_id": "m.id"})
     if memo_row is not None:
-        content = {"content": "convert_to(%s::text, 'UTF8')"} if memo_row == "text" else None
-        insert("s", tables[StoredFile], [({}, " FROM m")], "id", content)
+        content = "convert_to(%s::text, 'UTF8')" if memo_row == "text" else "%s::bytea"
+        insert("s", tables[StoredFile], f"m, {rows(tables[StoredFile])}", {}, own={"content": content})
     mailbox = "(SELECT mailbox FROM g)" if guard is not None else "NULL"
     ids = f"(SELECT id FROM m), (SELECT id FROM r), (SELECT id FROM o), {mailbox}"  # noqa: S608
     return f"WITH {', '.join(parts)} SELECT {ids}"

@@ -458,3 +458,13 @@ def test_a_batch_chunk_position_is_unique_in_its_batch():
     with violates("batchchunk_position_unique", BatchChunk):
         BatchChunk.objects.create(batch=batch, position=0, file="batches/b.tar", files=1)
     assert BatchChunk.objects.create(batch=batch, position=1, file="batches/b.tar", files=1).pk
+
+
+def test_a_stored_file_name_is_unique():
+    from mailbox.models import StoredFile
+
+    StoredFile.objects.create(name="memo/2026/12/02/a.xml", content=b"<a/>", size=4)
+
+    with violates("storedfile_name_unique", StoredFile):
+        StoredFile.objects.create(name="memo/2026/12/02/a.xml", content=b"<b/>", size=4)
+    assert StoredFile.objects.create(name="memo/2026/12/02/b.xml", content=b"<b/>", size=4).pk
