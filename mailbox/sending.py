@@ -779,6 +779,7 @@ def _utf8_text(data: bytes) -> str | None:
     else None. As text it goes to PostgreSQL as it is, and ``convert_to`` gives back exactly
     these bytes; as bytea the driver would send it hex-encoded, twice the size for the server
     to read. Text cannot hold NUL, which no XML document contains, but bytes may."""
+    connection.ensure_connection()  # the statement may be the request's first use of it
     if connection.connection.info.parameter_status("server_encoding") != "UTF8":
         return None
     try:

@@ -477,3 +477,19 @@ def test_stored_memo_are_compressed_with_lz4_on_postgresql():
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'mailbox_storedfile'")
         indexes = [definition for (definition,) in cursor.fetchall()]
     assert len(indexes) == 2, indexes  # the primary key and the name's uniqueness, no pattern index
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_send_that_is_the_first_use_of_a_new_database_connection_is_stored(client):
+    """A new thread, or a connection past its age: nothing has connected before the send."""
+    sender, person = OrganisationFactory(), PersonFactory()
+    system, token = make_system(sender)
+    first_uuid, first = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
+    assert send(client, system, token, first, first_uuid).status_code == 201
+    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
+    connection.close()  # the credentials stay cached; the connection is gone
+
+    response = send(client, system, token, data, message_uuid)
+    assert response.status_code == 201, response.content
+    assert Message.objects.get(message_uuid=message_uuid).memo_file.open("rb").read() == data
