@@ -1111,6 +1111,14 @@ def main() -> int:
             ),
             (f"batch of {BATCH_SIZE:,} accepted < {TARGET_BATCH_S:.0f} s", batch_ok, f"{batch_s:.1f} s"),
         ]
+        # Every answer under load must be a 201, under either worker class.
+        failed = {
+            f"{kind} {endpoint}": results[kind][endpoint]["errors"]
+            for kind in kinds
+            for endpoint in ("memo", "bare")
+            if results[kind][endpoint]["errors"]
+        }
+        checks.append(("no failed requests under load", not failed, str(failed or "none")))
         if not args.quick:
             print(
                 f"worker class: {chosen} (sync {results['sync']['memo']['rate']:,.0f}/s,"
