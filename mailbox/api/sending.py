@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
@@ -215,7 +215,7 @@ def send_memo(request):
     if found is None:
         return _send_memo_view(request)
     try:
-        status_code, body = send_single(request, *found)
+        status_code, body = _without_health_check(lambda: send_single(request, *found))
     except CredentialsChanged:
         # The cached system's rows changed (nothing was stored): authenticate afresh and
         # send again; DRF's view answers a credential that no longer holds, as always (it
@@ -229,6 +229,34 @@ def send_memo(request):
         status=status_code,
         content_type="application/json",
     )
+
+
+def _without_health_check(send):
+    """``send()`` on the request's database connection without checking it first.
+
+    With ``CONN_HEALTH_CHECKS`` Django asks a reused connection ``SELECT 1`` before a
+    request's first query: a round trip as long as the statement that stores a letter. A
+    send can do without it, because it is idempotent: if the connection turns out to be
+    dead, it is closed and the send runs once more on a new one, and a message the dead
+    connection did commit is then found by its messageUUID and answered with its receipt.
+    An error on a connection that still answers is the send's own, and raised. Inside a
+    transaction, or on a connection not yet open, Django's own handling applies.
+    """
+    if (
+        connection.connection is None
+        or not connection.health_check_enabled
+        or connection.health_check_done
+        or connection.in_atomic_block
+    ):
+        return send()
+    connection.health_check_done = True
+    try:
+        return send()
+    except (OperationalError, InterfaceError):
+        if connection.connection is not None and connection.is_usable():
+            raise
+    connection.close()
+    return send()
 
 
 def _sender_system(request, *, defer_check: bool) -> tuple[System, UncheckedVersion | None] | None:

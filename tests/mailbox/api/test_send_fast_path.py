@@ -9,7 +9,7 @@ import uuid
 from types import SimpleNamespace
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 from adminaccess.models import Event, System
@@ -493,3 +493,114 @@ def test_a_send_that_is_the_first_use_of_a_new_database_connection_is_stored(cli
     response = send(client, system, token, data, message_uuid)
     assert response.status_code == 201, response.content
     assert Message.objects.get(message_uuid=message_uuid).memo_file.open("rb").read() == data
+
+
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def _terminate(pid: int) -> None:
+    """End a backend from another connection, as a server restart or an idle timeout would."""
+    from django.db import connections
+
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+            assert cursor.fetchone() == (True,)
+    finally:
+        other.close()
+    time.sleep(0.1)  # the backend is gone once its process has exited
+
+
+def _new_request() -> None:
+    """What Django does as a request starts, and the test client leaves out: the reused
+    connection is to be checked again before its first query."""
+    connection.health_check_done = False
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_send_on_a_live_connection_skips_the_health_check(client, monkeypatch):
+    sender, person = OrganisationFactory(), PersonFactory()
+    system, token = make_system(sender)
+    first_uuid, first = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
+    assert send(client, system, token, first, first_uuid).status_code == 201  # credentials cached
+    assert connection.health_check_enabled
+    checks = []
+    is_usable = connection.is_usable
+    monkeypatch.setattr(connection, "is_usable", lambda: checks.append(1) or is_usable())
+
+    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
+    _new_request()
+    assert send(client, system, token, data, message_uuid).status_code == 201
+    assert checks == []
+    # Anything else on the API still has its connection checked first.
+    _new_request()
+    assert client.get("/apis/v1/receipts/", **basic(system, token)).status_code == 200
+    assert checks == [1]
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("committed", [False, True], ids=["died before", "died after the commit"])
+def test_a_send_on_a_dead_connection_is_sent_again_on_a_new_one(client, monkeypatch, committed):
+    """Without a health check a dead connection shows only when the statement fails: the send
+    is made again on a new connection, and a message the dead one had stored already is
+    answered with its receipt, stored once."""
+    import mailbox.sending
+
+    sender, person = OrganisationFactory(), PersonFactory()
+    system, token = make_system(sender)
+    first_uuid, first = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
+    first_receipt = send(client, system, token, first, first_uuid)
+    assert first_receipt.status_code == 201
+    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
+    if committed:
+        # The statement commits, then the connection dies before its answer arrives.
+        run = mailbox.sending._run_store_statement
+
+        def commit_then_die(sql, params):
+            run(sql, params)
+            monkeypatch.setattr(mailbox.sending, "_run_store_statement", run)
+            _terminate(_backend_pid())
+            raise OperationalError("server closed the connection unexpectedly")
+
+        monkeypatch.setattr(mailbox.sending, "_run_store_statement", commit_then_die)
+        message_uuid, data = first_uuid, first
+    else:
+        _terminate(_backend_pid())
+
+    _new_request()
+    response = send(client, system, token, data, message_uuid)
+    assert response.status_code == 201, response.content
+    if committed:
+        assert response.json() == first_receipt.json()
+    assert Message.objects.filter(message_uuid=message_uuid).count() == 1
+    assert Receipt.objects.filter(message__message_uuid=message_uuid).count() == 1
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_an_error_on_a_live_connection_is_not_sent_again(client, monkeypatch):
+    import mailbox.sending
+
+    sender, person = OrganisationFactory(), PersonFactory()
+    system, token = make_system(sender)
+    first_uuid, first = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
+    assert send(client, system, token, first, first_uuid).status_code == 201
+    calls = []
+
+    def fails(sql, params):
+        calls.append(1)
+        raise OperationalError("canceling statement due to statement timeout")
+
+    monkeypatch.setattr(mailbox.sending, "_run_store_statement", fails)
+    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
+    client.raise_request_exception = True
+    _new_request()
+    with pytest.raises(OperationalError, match="statement timeout"):
+        send(client, system, token, data, message_uuid)
+    assert calls == [1]
