@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import NOT_PROVIDED, Q
 from django.db.models.base import ModelState
 from django.utils import timezone
@@ -694,8 +694,8 @@ def _store_one_statement(
         message["memo_file"] = written  # the same unless storage renamed it
     try:
         ids = _store_rows(tables, message, documents, receipt, delivery, event, data, guard, in_database)
-    except BaseException:
-        if written is not None:
+    except BaseException as exc:
+        if written is not None and not _answer_lost(exc):
             storage.delete(written)
         raise
     message_pk, receipt_pk, delivery_pk, mailbox_pk = ids
@@ -768,6 +768,16 @@ def _store_rows(
         with transaction.atomic():  # a savepoint: a used messageUUID leaves the caller's work intact
             return _run_store_statement(sql, params)
     return _run_store_statement(sql, params)
+
+
+def _answer_lost(exc: BaseException) -> bool:
+    """Whether the statement may have committed although it raised: it ran by itself (in a
+    transaction, the caller's commit decides) and the connection failed, so its answer may be
+    all that was lost. Its file then stays (at worst one no message refers to): a resend
+    finds the message, which must still have its MeMo."""
+    if not isinstance(exc, OperationalError | InterfaceError) or connection.in_atomic_block:
+        return False
+    return connection.connection is None or not connection.is_usable()
 
 
 def _pk(obj) -> int | None:

@@ -24,17 +24,18 @@ from contextvars import ContextVar
 from datetime import UTC
 
 from django.core.files.base import ContentFile
-from django.core.files.storage import Storage, storages
+from django.core.files.storage import Storage, default_storage, storages
 from django.utils.deconstruct import deconstructible
 
 _written: ContextVar[list[tuple[Storage, str]] | None] = ContextVar("mailbox_written_files", default=None)
 
 
 def save(storage: Storage, name: str, content) -> str:
-    """``storage.save(name, content)``, noted for :func:`removed_on_failure` when inside one."""
+    """``storage.save(name, content)``, noted for :func:`removed_on_failure` when inside one
+    (a file in the database goes with its transaction, and needs no note)."""
     stored = storage.save(name, content)
     written = _written.get()
-    if written is not None:
+    if written is not None and not isinstance(storage, DatabaseStorage):
         written.append((storage, stored))
     return stored
 
@@ -64,7 +65,12 @@ class DatabaseStorage(Storage):
 
     A save is an INSERT in the caller's transaction: rolled back with it, committed with it.
     Names are kept as given (a name already taken gets Django's alternative name, as on a
-    file system). There are no URLs: the hub's views hand out what a user may see.
+    file system; the hub's names hold a transmission id, so two saves never race for one).
+    There are no URLs: the hub's views hand out what a user may see.
+
+    A name not in the database is looked for in the default storage, where MeMo were kept
+    before migration 0016 copied them here: a web or worker process of the earlier release
+    still running during an upgrade writes there, and its files stay readable.
     """
 
     @staticmethod
@@ -78,8 +84,18 @@ class DatabaseStorage(Storage):
             raise ValueError("Stored files are written with save(), not opened for writing.")
         content = self._files().filter(name=name).values_list("content", flat=True).first()
         if content is None:
+            if self._earlier(name):
+                return default_storage.open(name, mode)
             raise FileNotFoundError(f"No stored file {name!r}.")
         return ContentFile(bytes(content), name=name)
+
+    @staticmethod
+    def _earlier(name: str) -> bool:
+        """Whether the default storage holds this name (see the class's account)."""
+        try:
+            return default_storage.exists(name)
+        except Exception:  # a storage that cannot say (a name it refuses): not there
+            return False
 
     def _save(self, name: str, content) -> str:
         data = b"".join(chunk.encode() if isinstance(chunk, str) else chunk for chunk in content.chunks())
@@ -90,11 +106,13 @@ class DatabaseStorage(Storage):
         self._files().filter(name=name).delete()
 
     def exists(self, name: str) -> bool:
-        return self._files().filter(name=name).exists()
+        return self._files().filter(name=name).exists() or self._earlier(name)
 
     def size(self, name: str) -> int:
         size = self._files().filter(name=name).values_list("size", flat=True).first()
         if size is None:
+            if self._earlier(name):
+                return default_storage.size(name)
             raise FileNotFoundError(f"No stored file {name!r}.")
         return size
 

@@ -235,12 +235,15 @@ def _without_health_check(send):
     """``send()`` on the request's database connection without checking it first.
 
     With ``CONN_HEALTH_CHECKS`` Django asks a reused connection ``SELECT 1`` before a
-    request's first query: a round trip as long as the statement that stores a letter. A
-    send can do without it, because it is idempotent: if the connection turns out to be
-    dead, it is closed and the send runs once more on a new one, and a message the dead
-    connection did commit is then found by its messageUUID and answered with its receipt.
-    An error on a connection that still answers is the send's own, and raised. Inside a
-    transaction, or on a connection not yet open, Django's own handling applies.
+    request's first query: a round trip as long as the statement that stores a letter. The
+    send does without it and takes the check's place itself: if the connection fails at the
+    send's first query (found dead, as the check would have found it), it is closed and the
+    send made once more on a new one. That first query is the statement that stores the
+    letter, or a read; a send is idempotent, so even where the statement had committed
+    before its answer was lost, the second send finds the message by its messageUUID and
+    answers with its receipt. A failure after a query went through, or on a connection that
+    still answers, is the send's own and raised, as before. Inside a transaction, or on a
+    connection not yet open, Django's own handling applies.
     """
     if (
         connection.connection is None
@@ -250,10 +253,18 @@ def _without_health_check(send):
     ):
         return send()
     connection.health_check_done = True
+    answered = []
+
+    def noting(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        answered.append(True)
+        return result
+
     try:
-        return send()
+        with connection.execute_wrapper(noting):
+            return send()
     except (OperationalError, InterfaceError):
-        if connection.connection is not None and connection.is_usable():
+        if answered or (connection.connection is not None and connection.is_usable()):
             raise
     connection.close()
     return send()

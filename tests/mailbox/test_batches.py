@@ -282,3 +282,31 @@ def test_a_chunk_that_fails_after_storing_leaves_no_memo_file_behind(sender, sys
     monkeypatch.undo()
     assert batch_chunk_send(chunk_id=chunk.pk) == "done"
     assert len(stored_memo_names() - before) == 3 == Message.objects.count()
+
+
+@pytest.mark.parametrize("storage", ["database", "files"])
+def test_a_failed_chunk_leaves_no_memo_in_either_kind_of_memo_storage(sender, system, monkeypatch, storage):
+    """In the database the MeMo go with the rolled-back transaction; in a file or object
+    storage (MEMO_STORAGE) the files written for the chunk are removed again."""
+    from django.core.files.storage import InMemoryStorage
+
+    memo_files = None
+    if storage == "files":
+        memo_files = InMemoryStorage()
+        monkeypatch.setattr(Message._meta.get_field("memo_file"), "storage", memo_files)
+    batch = batch_accept(system=system, members=iter(_files(sender, 3)))
+    chunk = batch.chunks.get()
+    deleted = []
+    if memo_files is not None:
+        delete = memo_files.delete
+        monkeypatch.setattr(memo_files, "delete", lambda name: deleted.append(name) or delete(name))
+    monkeypatch.setattr(batches, "_batch_finish", lambda batch: (_ for _ in ()).throw(RuntimeError("gone")))
+
+    with pytest.raises(RuntimeError):
+        batch_chunk_send(chunk_id=chunk.pk)
+
+    assert not Message.objects.exists()
+    assert stored_memo_names() == set()
+    if memo_files is not None:
+        assert len(deleted) == 3
+        assert not any(memo_files.exists(name) for name in deleted)

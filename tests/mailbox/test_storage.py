@@ -120,3 +120,37 @@ def test_the_migration_backwards_puts_memo_in_the_default_storage():
     with default_storage.open(message.memo_file.name, "rb") as stored:
         assert stored.read() == b"<memo>back</memo>"
     default_storage.delete(message.memo_file.name)
+
+
+def test_a_memo_the_earlier_release_wrote_to_the_default_storage_is_read_from_there():
+    """A process of the release before running during an upgrade writes MeMo to the default
+    storage; they are read from there until they are in the database."""
+    storage = DatabaseStorage()
+    default_storage.save("memo/2026/12/01/earlier.xml", ContentFile(b"<memo>earlier</memo>"))
+    try:
+        assert storage.exists("memo/2026/12/01/earlier.xml")
+        assert storage.size("memo/2026/12/01/earlier.xml") == 20
+        with storage.open("memo/2026/12/01/earlier.xml") as stored:
+            assert stored.read() == b"<memo>earlier</memo>"
+        # A new file of that name does not hide it.
+        assert (
+            storage.save("memo/2026/12/01/earlier.xml", ContentFile(b"new")) != "memo/2026/12/01/earlier.xml"
+        )
+    finally:
+        default_storage.delete("memo/2026/12/01/earlier.xml")
+    assert not storage.exists("memo/2026/12/01/earlier.xml")
+
+
+def test_database_files_are_not_noted_for_removal_on_failure():
+    """They go with the transaction; deleting them again after a rollback would be a query
+    on a connection that may be the very thing that failed."""
+    from mailbox.storage import removed_on_failure, save
+
+    deleted = []
+    storage = DatabaseStorage()
+    storage.delete = deleted.append
+    with pytest.raises(RuntimeError), transaction.atomic(), removed_on_failure():
+        save(storage, "memo/noted.xml", ContentFile(b"x"))
+        raise RuntimeError("the work failed")
+    assert deleted == []
+    assert not StoredFile.objects.filter(name="memo/noted.xml").exists()

@@ -543,43 +543,150 @@ def test_a_send_on_a_live_connection_skips_the_health_check(client, monkeypatch)
     assert checks == [1]
 
 
+@pytest.fixture
+def memo_in_memory(monkeypatch):
+    """MeMo kept outside the database (MEMO_STORAGE set to a file or object storage): the
+    file is written before the statement and must match what the statement stored."""
+    from django.core.files.storage import InMemoryStorage
+
+    storage = InMemoryStorage()
+    monkeypatch.setattr(Message._meta.get_field("memo_file"), "storage", storage)
+    return storage
+
+
+def _stored_names(storage) -> set[str]:
+    names, folders = set(), [""]
+    while folders:
+        folder = folders.pop()
+        subfolders, files = storage.listdir(folder)
+        names |= {f"{folder}/{name}".lstrip("/") for name in files}
+        folders += [f"{folder}/{name}".lstrip("/") for name in subfolders]
+    return names
+
+
+def _answer_lost_after_commit(monkeypatch):
+    """The store statement commits, then the connection dies before its answer arrives: it
+    runs on the driver's own cursor (so the hub sees no answer), the backend is ended, and
+    the driver's error is raised."""
+    import mailbox.sending
+
+    calls = []
+
+    def commit_then_die(cursor, sql, params):
+        calls.append(1)
+        monkeypatch.setattr(mailbox.sending, "execute_prepared", execute_prepared)
+        raw = cursor.cursor
+        raw.execute(sql, params)  # autocommit: committed
+        raw.execute("SELECT pg_backend_pid()")
+        _terminate(raw.fetchone()[0])
+        raise OperationalError("server closed the connection unexpectedly")
+
+    from digitalpost.prepared import execute_prepared
+
+    monkeypatch.setattr(mailbox.sending, "execute_prepared", commit_then_die)
+    return calls
+
+
 @postgres_only
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("committed", [False, True], ids=["died before", "died after the commit"])
-def test_a_send_on_a_dead_connection_is_sent_again_on_a_new_one(client, monkeypatch, committed):
-    """Without a health check a dead connection shows only when the statement fails: the send
-    is made again on a new connection, and a message the dead one had stored already is
-    answered with its receipt, stored once."""
+@pytest.mark.parametrize("storage", ["database", "files"])
+def test_a_send_on_a_connection_found_dead_is_sent_again_on_a_new_one(client, request, storage):
+    if storage == "files":
+        request.getfixturevalue("memo_in_memory")
+    sender, person = OrganisationFactory(), PersonFactory()
+    system, token = make_system(sender)
+    first_uuid, first = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
+    assert send(client, system, token, first, first_uuid).status_code == 201  # credentials cached
+    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
+    _terminate(_backend_pid())
+
+    _new_request()
+    response = send(client, system, token, data, message_uuid)
+    assert response.status_code == 201, response.content
+    message = Message.objects.get(message_uuid=message_uuid)
+    assert Receipt.objects.filter(message=message).count() == 1
+    assert message.memo_file.open("rb").read() == data
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("storage", ["database", "files"])
+def test_a_send_whose_answer_was_lost_after_the_commit_gets_its_receipt_and_keeps_its_memo(
+    client, monkeypatch, request, storage
+):
+    """The statement committed, the connection died before its answer came: the send is made
+    again on a new connection, finds the message by its messageUUID and answers with its
+    receipt; the MeMo written before the statement stays."""
+    if storage == "files":
+        request.getfixturevalue("memo_in_memory")
+    sender, person = OrganisationFactory(), PersonFactory()
+    system, token = make_system(sender)
+    first_uuid, first = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
+    assert send(client, system, token, first, first_uuid).status_code == 201
+    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
+    calls = _answer_lost_after_commit(monkeypatch)
+
+    _new_request()
+    response = send(client, system, token, data, message_uuid)
+    assert calls == [1]
+    assert response.status_code == 201, response.content
+    [receipt] = Receipt.objects.filter(message__message_uuid=message_uuid)
+    assert response.json() == receipt_body(receipt)
+    assert Message.objects.get(message_uuid=message_uuid).memo_file.open("rb").read() == data
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_that_fails_after_a_query_went_through_is_not_sent_again(client, monkeypatch):
+    """Only a connection found dead at the send's first query takes the health check's place;
+    one that dies later in the send is the error it was before."""
     import mailbox.sending
 
     sender, person = OrganisationFactory(), PersonFactory()
     system, token = make_system(sender)
     first_uuid, first = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
-    first_receipt = send(client, system, token, first, first_uuid)
-    assert first_receipt.status_code == 201
-    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
-    if committed:
-        # The statement commits, then the connection dies before its answer arrives.
-        run = mailbox.sending._run_store_statement
+    assert send(client, system, token, first, first_uuid).status_code == 201
+    calls = []
 
-        def commit_then_die(sql, params):
-            run(sql, params)
-            monkeypatch.setattr(mailbox.sending, "_run_store_statement", run)
-            _terminate(_backend_pid())
-            raise OperationalError("server closed the connection unexpectedly")
-
-        monkeypatch.setattr(mailbox.sending, "_run_store_statement", commit_then_die)
-        message_uuid, data = first_uuid, first
-    else:
+    def answer_then_die(sql, params):
+        calls.append(1)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
         _terminate(_backend_pid())
+        raise OperationalError("server closed the connection unexpectedly")
 
+    monkeypatch.setattr(mailbox.sending, "_run_store_statement", answer_then_die)
+    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
+    client.raise_request_exception = True
     _new_request()
+    with pytest.raises(OperationalError):
+        send(client, system, token, data, message_uuid)
+    assert calls == [1]
+    connection.close()
+    assert not Message.objects.filter(message_uuid=message_uuid).exists()
+
+
+@postgres_only
+@pytest.mark.parametrize("case", ["stored", "resent", "guard miss"])
+def test_with_memo_outside_the_database_the_file_is_there_exactly_when_the_message_is(
+    client, memo_in_memory, case
+):
+    sender, person = OrganisationFactory(), PersonFactory()
+    system, token = make_system(sender)
+    if case == "guard miss":
+        make_exemption(mailbox=person.mailbox, valid_from=timezone.localdate())
+        person = Person.objects.create(cpr="0101011234", name="Uden Postkasse")
+    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
     response = send(client, system, token, data, message_uuid)
     assert response.status_code == 201, response.content
-    if committed:
-        assert response.json() == first_receipt.json()
-    assert Message.objects.filter(message_uuid=message_uuid).count() == 1
-    assert Receipt.objects.filter(message__message_uuid=message_uuid).count() == 1
+    if case == "resent":
+        assert send(client, system, token, data, message_uuid).json() == response.json()
+    names = {m.memo_file.name for m in Message.objects.all()}
+    assert _stored_names(memo_in_memory) == names
+    if case == "guard miss":
+        assert names == set()  # no mailbox: refused, and no file left behind
+    else:
+        assert Message.objects.get(message_uuid=message_uuid).memo_file.open("rb").read() == data
 
 
 @postgres_only
