@@ -479,14 +479,21 @@ def test_stored_memo_are_compressed_with_lz4_on_postgresql():
     assert len(indexes) == 2, indexes  # the primary key and the name's uniqueness, no pattern index
 
 
-@postgres_only
-@pytest.mark.django_db(transaction=True)
-def test_a_send_that_is_the_first_use_of_a_new_database_connection_is_stored(client):
-    """A new thread, or a connection past its age: nothing has connected before the send."""
+def _sent_once(client):
+    """A sender system whose credentials are cached, having sent one letter to ``person``:
+    (sender, person, system, token)."""
     sender, person = OrganisationFactory(), PersonFactory()
     system, token = make_system(sender)
     first_uuid, first = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
     assert send(client, system, token, first, first_uuid).status_code == 201
+    return sender, person, system, token
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_send_that_is_the_first_use_of_a_new_database_connection_is_stored(client):
+    """A new thread, or a connection past its age: nothing has connected before the send."""
+    sender, person, system, token = _sent_once(client)
     message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
     connection.close()  # the credentials stay cached; the connection is gone
 
@@ -524,10 +531,7 @@ def _new_request() -> None:
 @postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_a_send_on_a_live_connection_skips_the_health_check(client, monkeypatch):
-    sender, person = OrganisationFactory(), PersonFactory()
-    system, token = make_system(sender)
-    first_uuid, first = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
-    assert send(client, system, token, first, first_uuid).status_code == 201  # credentials cached
+    sender, person, system, token = _sent_once(client)  # credentials cached
     assert connection.health_check_enabled
     checks = []
     is_usable = connection.is_usable
@@ -593,10 +597,7 @@ def _answer_lost_after_commit(monkeypatch):
 def test_a_send_on_a_connection_found_dead_is_sent_again_on_a_new_one(client, request, storage):
     if storage == "files":
         request.getfixturevalue("memo_in_memory")
-    sender, person = OrganisationFactory(), PersonFactory()
-    system, token = make_system(sender)
-    first_uuid, first = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
-    assert send(client, system, token, first, first_uuid).status_code == 201  # credentials cached
+    sender, person, system, token = _sent_once(client)  # credentials cached
     message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
     _terminate(_backend_pid())
 
@@ -619,10 +620,7 @@ def test_a_send_whose_answer_was_lost_after_the_commit_gets_its_receipt_and_keep
     receipt; the MeMo written before the statement stays."""
     if storage == "files":
         request.getfixturevalue("memo_in_memory")
-    sender, person = OrganisationFactory(), PersonFactory()
-    system, token = make_system(sender)
-    first_uuid, first = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
-    assert send(client, system, token, first, first_uuid).status_code == 201
+    sender, person, system, token = _sent_once(client)
     message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
     calls = _answer_lost_after_commit(monkeypatch)
 
@@ -642,10 +640,7 @@ def test_a_connection_that_fails_after_a_query_went_through_is_not_sent_again(cl
     one that dies later in the send is the error it was before."""
     import mailbox.sending
 
-    sender, person = OrganisationFactory(), PersonFactory()
-    system, token = make_system(sender)
-    first_uuid, first = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
-    assert send(client, system, token, first, first_uuid).status_code == 201
+    sender, person, system, token = _sent_once(client)
     calls = []
 
     def answer_then_die(sql, params):
@@ -674,7 +669,6 @@ def test_with_memo_outside_the_database_the_file_is_there_exactly_when_the_messa
     sender, person = OrganisationFactory(), PersonFactory()
     system, token = make_system(sender)
     if case == "guard miss":
-        make_exemption(mailbox=person.mailbox, valid_from=timezone.localdate())
         person = Person.objects.create(cpr="0101011234", name="Uden Postkasse")
     message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
     response = send(client, system, token, data, message_uuid)
@@ -694,10 +688,7 @@ def test_with_memo_outside_the_database_the_file_is_there_exactly_when_the_messa
 def test_an_error_on_a_live_connection_is_not_sent_again(client, monkeypatch):
     import mailbox.sending
 
-    sender, person = OrganisationFactory(), PersonFactory()
-    system, token = make_system(sender)
-    first_uuid, first = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
-    assert send(client, system, token, first, first_uuid).status_code == 201
+    sender, person, system, token = _sent_once(client)
     calls = []
 
     def fails(sql, params):
