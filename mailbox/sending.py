@@ -638,8 +638,9 @@ def _store_one_statement(
     message takes that mailbox. The MeMo is a row of the same statement where it is kept in
     the database (the default); in any other storage the file is written first, so a
     committed message always has its file, and removed again if the statement fails (a used
-    messageUUID) or its guard stored nothing. Returns None, having stored nothing, where the guard found no
-    mailbox, and where a table has a column only the ORM can write (a database default).
+    messageUUID; not where the connection failed, see :func:`_answer_lost`) or its guard
+    stored nothing. Returns None, having stored nothing, where the guard found no mailbox,
+    and where a table has a column only the ORM can write (a database default).
     """
     from mailbox.services import document_values, message_values
 
@@ -843,7 +844,7 @@ class _Insert:
         quote = connection.ops.quote_name
         meta = model._meta
         fields = [f for f in meta.concrete_fields if not f.generated and f is not meta.auto_field]
-        self.table, self.pk = quote(meta.db_table), quote(meta.pk.column)
+        self.table = quote(meta.db_table)
         self.columns = ", ".join(quote(f.column) for f in fields)
         self.refs, self.own = set(refs), set(own)
         self.selected = [(f.attname, quote(f.column)) for f in fields]
