@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC
 
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import Storage, default_storage, storages
 from django.utils.deconstruct import deconstructible
 
@@ -79,15 +79,21 @@ class DatabaseStorage(Storage):
 
         return StoredFile.objects
 
+    def _stored(self, name: str, column: str, earlier):
+        """One column of the named file's row; where there is none, ``earlier(name)`` from
+        the default storage if it holds the name, else FileNotFoundError."""
+        value = self._files().filter(name=name).values_list(column, flat=True).first()
+        if value is not None:
+            return value
+        if self._earlier(name):
+            return earlier(name)
+        raise FileNotFoundError(f"No stored file {name!r}.")
+
     def _open(self, name: str, mode: str = "rb"):
         if "w" in mode or "a" in mode or "+" in mode:
             raise ValueError("Stored files are written with save(), not opened for writing.")
-        content = self._files().filter(name=name).values_list("content", flat=True).first()
-        if content is None:
-            if self._earlier(name):
-                return default_storage.open(name, mode)
-            raise FileNotFoundError(f"No stored file {name!r}.")
-        return ContentFile(bytes(content), name=name)
+        content = self._stored(name, "content", lambda earlier: default_storage.open(earlier, mode))
+        return content if isinstance(content, File) else ContentFile(bytes(content), name=name)
 
     @staticmethod
     def _earlier(name: str) -> bool:
@@ -109,12 +115,7 @@ class DatabaseStorage(Storage):
         return self._files().filter(name=name).exists() or self._earlier(name)
 
     def size(self, name: str) -> int:
-        size = self._files().filter(name=name).values_list("size", flat=True).first()
-        if size is None:
-            if self._earlier(name):
-                return default_storage.size(name)
-            raise FileNotFoundError(f"No stored file {name!r}.")
-        return size
+        return self._stored(name, "size", default_storage.size)
 
     def listdir(self, path: str) -> tuple[list[str], list[str]]:
         prefix = path.rstrip("/") + "/" if path else ""
@@ -128,10 +129,7 @@ class DatabaseStorage(Storage):
         return sorted(folders), sorted(files)
 
     def get_created_time(self, name: str):
-        created = self._files().filter(name=name).values_list("created_at", flat=True).first()
-        if created is None:
-            raise FileNotFoundError(f"No stored file {name!r}.")
-        return created.astimezone(UTC)
+        return self._stored(name, "created_at", default_storage.get_created_time).astimezone(UTC)
 
     get_modified_time = get_created_time
 

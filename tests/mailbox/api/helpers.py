@@ -84,16 +84,16 @@ def send_rows() -> dict[str, int]:
     return row_counts(Message, Receipt, Delivery, Event, MailboxItem)
 
 
-def stored_memo_names(path: str = "memo") -> set[str]:
-    """The names of every MeMo kept in the memo storage (under ``path``)."""
+def stored_memo_names(path: str = "memo", storage=None) -> set[str]:
+    """The names of every MeMo kept in the memo storage, or in ``storage`` (under ``path``)."""
     from mailbox.storage import memo_storage
 
-    storage = memo_storage()
+    storage = storage or memo_storage()
     try:
         folders, files = storage.listdir(path)
     except FileNotFoundError:
         return set()
     found = {f"{path}/{name}" for name in files}
     for folder in folders:
-        found |= stored_memo_names(f"{path}/{folder}")
+        found |= stored_memo_names(f"{path}/{folder}", storage)
     return found

@@ -558,16 +558,6 @@ def memo_in_memory(monkeypatch):
     return storage
 
 
-def _stored_names(storage) -> set[str]:
-    names, folders = set(), [""]
-    while folders:
-        folder = folders.pop()
-        subfolders, files = storage.listdir(folder)
-        names |= {f"{folder}/{name}".lstrip("/") for name in files}
-        folders += [f"{folder}/{name}".lstrip("/") for name in subfolders]
-    return names
-
-
 def _answer_lost_after_commit(monkeypatch):
     """The store statement commits, then the connection dies before its answer arrives: it
     runs on the driver's own cursor (so the hub sees no answer), the backend is ended, and
@@ -676,7 +666,7 @@ def test_with_memo_outside_the_database_the_file_is_there_exactly_when_the_messa
     if case == "resent":
         assert send(client, system, token, data, message_uuid).json() == response.json()
     names = {m.memo_file.name for m in Message.objects.all()}
-    assert _stored_names(memo_in_memory) == names
+    assert stored_memo_names(storage=memo_in_memory) == names
     if case == "guard miss":
         assert names == set()  # no mailbox: refused, and no file left behind
     else:
