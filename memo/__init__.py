@@ -12,14 +12,16 @@ No Django here: a sender system can use this package on its own::
 
 from memo.errors import MemoError, MemoParseError
 from memo.model import Message
-from memo.reader import from_tree, parse
+from memo.reader import NOT_READ, NotReadError, from_tree, parse
 from memo.validation import ValidationReport, validate, validate_tree
 from memo.writer import serialize, to_tree
 
 __all__ = [
+    "NOT_READ",
     "MemoError",
     "MemoParseError",
     "Message",
+    "NotReadError",
     "ValidationReport",
     "from_tree",
     "parse",

@@ -24,8 +24,9 @@ and no schema decoding, so reading costs a small multiple of lxml's own parsing.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
@@ -36,7 +37,7 @@ from memo import xmlsafe
 from memo.errors import MemoParseError
 from memo.model import LAYOUT, Message, MessageType, XsdType
 
-__all__ = ["from_tree", "parse"]
+__all__ = ["NOT_READ", "NotReadError", "from_tree", "parse"]
 
 _MESSAGE_TAG = f"{{{xmlsafe.MEMO_NS}}}Message"
 _UNREADABLE = "memo.unreadable-value"
@@ -51,8 +52,17 @@ def parse(data: bytes, *, max_bytes: int = xmlsafe.DEFAULT_MAX_BYTES) -> Message
     return from_tree(xmlsafe.parse_tree(data, max_bytes=max_bytes))
 
 
-def from_tree(root: etree._Element) -> Message:
-    """Build a :class:`~memo.model.Message` from the root element of a parsed document."""
+def from_tree(root: etree._Element, *, skip: Iterable[type] = ()) -> Message:
+    """Build a :class:`~memo.model.Message` from the root element of a parsed document.
+
+    ``skip`` names model classes a caller does not need (the send API: the body, whose rows it
+    builds later from the stored MeMo, and header parts it neither stores nor routes by). A
+    skipped part that is present is not built: its field holds :data:`NOT_READ`, which raises
+    :class:`NotReadError` on any use, so code that reads a part it skipped fails loudly instead
+    of taking it for absent; an absent part reads as ``None`` or ``[]`` as always. The typed
+    values inside skipped parts are still converted and refused as in a full read, so a
+    document a partial read accepts reads in full too.
+    """
     if isinstance(root, etree._ElementTree):
         root = root.getroot()
     if root.tag != _MESSAGE_TAG:
@@ -60,7 +70,8 @@ def from_tree(root: etree._Element) -> Message:
             "xml.not-memo",
             f"The root element must be Message in namespace {xmlsafe.MEMO_NS}, not {root.tag}.",
         )
-    message = _read(root, _PLANS[Message])
+    skip = frozenset(skip)
+    message = _read(root, (_plans_skipping(skip) if skip else _PLANS)[Message])
     version = root.get("memoVersion")
     if version is not None:
         try:
@@ -80,9 +91,7 @@ def from_tree(root: etree._Element) -> Message:
 
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 _DATE = re.compile(r"(\d{4})-(\d\d)-(\d\d)(?:Z|[+-]\d\d:\d\d)?", re.ASCII)
-_DATETIME = re.compile(
-    r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?", re.ASCII
-)
+_DATETIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?", re.ASCII)
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _LONG = re.compile(r"[+-]?[0-9]+")
 _DECIMAL = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?")
@@ -120,9 +129,7 @@ def _datetime(text: str) -> datetime:
     else:
         sign = -1 if zone[0] == "-" else 1
         tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
-    moment = datetime(
-        int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), int(m[6]), micro, tzinfo=tz
-    )
+    moment = datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), int(m[6]), micro, tzinfo=tz)
     # Hold every MeMo date-time in UTC, as the wire format does.
     return moment if tz is UTC else moment.astimezone(UTC)
 
@@ -174,12 +181,51 @@ _CONVERTERS: dict[XsdType, Callable[[str], Any] | None] = {
 # --- The walk -----------------------------------------------------------------------------
 
 
+class NotReadError(AttributeError):
+    """A part of the message that the read skipped was used (see :func:`from_tree`)."""
+
+
+class _NotRead:
+    """The value of a part a partial read skipped (:data:`NOT_READ`); any use raises."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NOT_READ"
+
+    # One of it, copied or pickled.
+    def __copy__(self) -> _NotRead:
+        return self
+
+    def __deepcopy__(self, memo) -> _NotRead:
+        return self
+
+    def __reduce__(self) -> str:
+        return "NOT_READ"
+
+    def _refuse(self, *args, **kwargs):
+        raise NotReadError("this part of the MeMo message was skipped when it was read (from_tree skip=)")
+
+    __bool__ = __len__ = __iter__ = __getitem__ = __contains__ = _refuse
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):  # copy, pickle and friends ask politely
+            raise AttributeError(name)
+        self._refuse()
+
+
+#: What a skipped part reads as (see :func:`from_tree`).
+NOT_READ = _NotRead()
+
+
 class _Plan:
-    """A model class's layout, compiled for quick dispatch on child tags."""
+    """A model class's layout, compiled for quick dispatch on child tags. ``typed``: whether
+    any element under it holds a value to convert (not a string); ``skipped``: whether the
+    read skips it (checks its values, builds nothing)."""
 
-    __slots__ = ("by_tag", "cls", "initial")
+    __slots__ = ("by_tag", "cls", "initial", "skipped", "typed")
 
-    def __init__(self, cls: type) -> None:
+    def __init__(self, cls: type, *, skipped: bool = False) -> None:
         self.cls = cls
         # Required fields must be passed to the constructor; absent ones become None.
         self.initial = {
@@ -188,21 +234,43 @@ class _Plan:
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         }
         self.by_tag: dict[str, tuple[str, Callable[[str], Any] | None, _Plan | None, bool]] = {}
+        self.skipped = skipped
+        self.typed = False
 
 
-def _compile() -> dict[type, _Plan]:
+def _compile(skip: frozenset[type] = frozenset()) -> dict[type, _Plan]:
+    if Message in skip or not skip <= LAYOUT.keys():
+        raise ValueError(f"cannot skip {sorted(c.__name__ for c in skip if c is Message or c not in LAYOUT)}")
     plans = {cls: _Plan(cls) for cls in LAYOUT}
+    skipped = {cls: _Plan(cls, skipped=True) for cls in skip}
     for cls, bindings in LAYOUT.items():
         for b in bindings:
             if isinstance(b.kind, XsdType):
                 entry = (b.field, _CONVERTERS[b.kind], None, b.many)
             else:
-                entry = (b.field, None, plans[b.kind], b.many)
+                entry = (b.field, None, skipped.get(b.kind) or plans[b.kind], b.many)
             plans[cls].by_tag[b.tag] = entry
+    for cls, plan in skipped.items():
+        plan.by_tag = plans[cls].by_tag  # its values are checked as a read would convert them
+    every = [*plans.values(), *skipped.values()]
+    changed = True
+    while changed:  # until every plan above a typed value knows it
+        changed = False
+        for plan in every:
+            typed = any(
+                c is not None or (sub is not None and sub.typed) for _, c, sub, _ in plan.by_tag.values()
+            )
+            if typed and not plan.typed:
+                plan.typed, changed = True, True
     return plans
 
 
 _PLANS = _compile()
+
+
+@functools.cache
+def _plans_skipping(skip: frozenset[type]) -> dict[type, _Plan]:
+    return _compile(skip)
 
 
 def _read(element: etree._Element, plan: _Plan) -> Any:
@@ -215,6 +283,11 @@ def _read(element: etree._Element, plan: _Plan) -> Any:
             continue
         name, convert, sub, many = entry
         if sub is not None:
+            if sub.skipped:
+                if sub.typed:
+                    _check(child, sub)
+                values[name] = NOT_READ
+                continue
             value = _read(child, sub)
         else:
             value = child.text if not len(child) else _own_text(child)
@@ -234,6 +307,28 @@ def _read(element: etree._Element, plan: _Plan) -> Any:
         else:
             values[name] = value
     return plan.cls(**values)
+
+
+def _check(element: etree._Element, plan: _Plan) -> None:
+    """:func:`_read` without building anything: convert the typed values under ``element``
+    and raise as ``_read`` would; parts that hold only strings are skipped."""
+    by_tag = plan.by_tag
+    for child in element:
+        entry = by_tag.get(child.tag)
+        if entry is None:
+            continue
+        _, convert, sub, _ = entry
+        if sub is not None:
+            if sub.typed:
+                _check(child, sub)
+        elif convert is not None:
+            value = child.text if not len(child) else _own_text(child)
+            if value is None:
+                value = ""
+            try:
+                convert(value)
+            except (ValueError, OverflowError) as exc:
+                raise _unreadable(child, value, exc) from None
 
 
 def _unreadable(element: etree._Element, text: str, exc: Exception) -> MemoParseError:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import pickle
 import random
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
@@ -204,16 +205,12 @@ def _attention_data(*, unstructured: bool) -> AttentionData:
         se_number=SENumber(se_number="87654321", company_name="Firma A/S"),
         telephone=Telephone(telephone_number="+45 70 10 20 30", related_agent="Omstillingen"),
         eid=EID(eid="CVR:12345678-RID:98765", label="Medarbejder"),
-        content_responsible=ContentResponsible(
-            content_responsible_id="CR-7", label="Borgerservice"
-        ),
+        content_responsible=ContentResponsible(content_responsible_id="CR-7", label="Borgerservice"),
         generating_system=GeneratingSystem(generating_system_id="SYS-1", label="Sagssystem"),
         sor_data=SORData(sor_identifier="123456789012345", entry_name="Klinik"),
         address=None if unstructured else _address(),
         unstructured_address=(
-            UnstructuredAddress(unstructured="Rådhuspladsen 1, 1550 København V")
-            if unstructured
-            else None
+            UnstructuredAddress(unstructured="Rådhuspladsen 1, 1550 København V") if unstructured else None
         ),
     )
 
@@ -279,12 +276,8 @@ def everything(version: str) -> Message:
             motor_vehicle=MotorVehicle(license_number="AB12345", chassis_number="VIN123"),
             property_number=PropertyNumber(property_number="BFE-1"),
             case_id=CaseID(case_id="SAG-1", case_system="ESDH"),
-            kle_data=KLEData(
-                subject_key="28.06.00", version="2025", activity_facet="G01", label="Dagtilbud"
-            ),
-            form_data=FORMData(
-                task_key="28.06.00.00", version="2.1", activity_facet="A", label="Pladser"
-            ),
+            kle_data=KLEData(subject_key="28.06.00", version="2025", activity_facet="G01", label="Dagtilbud"),
+            form_data=FORMData(task_key="28.06.00.00", version="2.1", activity_facet="A", label="Pladser"),
             production_unit=ProductionUnit(production_unit_number=1000000001),
             education=Education(education_code="5166", education_name="Pædagog"),
             address=_address(),
@@ -455,9 +448,7 @@ def test_it_reads_sender_recipient_and_the_1_2_representative(memo_reference: Pa
         representative_id="87654321", id_type="CVR", label="Repræsentant Kommune"
     )
     attention = sender.attention_data
-    assert attention.attention_person == AttentionPerson(
-        person_id="9000001234", label="Hans Hansen"
-    )
+    assert attention.attention_person == AttentionPerson(person_id="9000001234", label="Hans Hansen")
     assert attention.production_unit == ProductionUnit(
         production_unit_number=1234567890, production_unit_name="Produktionsenhed A"
     )
@@ -472,9 +463,7 @@ def test_it_reads_sender_recipient_and_the_1_2_representative(memo_reference: Pa
     assert attention.address.address_point == AddressPoint(
         easting="557501.23", northing="6336248.89", height="0.0"
     )
-    assert attention.unstructured_address == UnstructuredAddress(
-        unstructured="Bakketoppen 6, 9000 Aalborg"
-    )
+    assert attention.unstructured_address == UnstructuredAddress(unstructured="Bakketoppen 6, 9000 Aalborg")
     assert sender.contact_point == ContactPoint(
         contact_group="22.33.44.55",
         contact_point_id="241d39f6-998e-4929-b198-ccacbbf4b330",
@@ -566,9 +555,7 @@ def test_it_reads_the_documents_files_and_actions_of_the_1_2_full_example(
     assert main.files[0].content == "VGhpcyBpcyBhIHRlc3Q="
     assert main.files[0].data == b"This is a test"
     assert [a.action_code for a in main.actions] == ["SELVBETJENING", "AFTALE"]
-    assert main.actions[0].entry_point == EntryPoint(
-        url="https://www.tusindfryd.dk/spørgeskema.html"
-    )
+    assert main.actions[0].entry_point == EntryPoint(url="https://www.tusindfryd.dk/spørgeskema.html")
     assert main.actions[0].reservation is None
     assert main.actions[1].reservation == Reservation(
         description="Opstart Tusindfryd",
@@ -589,9 +576,7 @@ def test_it_reads_the_documents_files_and_actions_of_the_1_2_full_example(
         "https://registration.nemhandel.dk/NemHandelRegisterWeb/public/participant/"
         "info?key=5798009811578&keytype=GLN"
     )
-    assert [(d.document_id, d.label) for d in body.technical_documents] == [
-        ("222555", "Teknisk dokument")
-    ]
+    assert [(d.document_id, d.label) for d in body.technical_documents] == [("222555", "Teknisk dokument")]
     assert [d.document_id for d in body.documents()] == ["456", "789", "678", "222555"]
 
 
@@ -820,9 +805,7 @@ UNREADABLE = [
 
 
 @pytest.mark.parametrize(("xpath", "text", "path"), UNREADABLE)
-def test_an_unreadable_value_raises_memo_parse_error_with_its_path(
-    xpath: str, text: str, path: str
-) -> None:
+def test_an_unreadable_value_raises_memo_parse_error_with_its_path(xpath: str, text: str, path: str) -> None:
     root = _tree(everything(model.MEMO_1_2))
     _one(root, xpath).text = text
 
@@ -836,6 +819,75 @@ def test_an_unreadable_value_raises_memo_parse_error_with_its_path(
     assert len(caught.value.error.message) < 200
 
 
+#: Everything a partial read can leave out but the message itself.
+ALL_BUT_THE_MESSAGE = frozenset(model.LAYOUT) - {Message}
+
+
+@pytest.mark.parametrize(("xpath", "text", "path"), UNREADABLE)
+@pytest.mark.parametrize("skip", [{model.MessageBody}, ALL_BUT_THE_MESSAGE], ids=["body", "everything"])
+def test_a_partial_read_refuses_the_same_values_as_a_full_read(
+    xpath: str, text: str, path: str, skip
+) -> None:
+    # Skipped parts are not built, but their typed values are read all the same.
+    root = _tree(everything(model.MEMO_1_2))
+    _one(root, xpath).text = text
+
+    with pytest.raises(MemoParseError) as caught:
+        reader.from_tree(etree.fromstring(etree.tostring(root)), skip=skip)
+
+    assert (caught.value.code, caught.value.error.path) == ("memo.unreadable-value", path)
+
+
+@pytest.mark.parametrize("path", sample_paths(), ids=_sample_id)
+def test_a_read_without_the_body_has_the_header_of_a_full_read(path: Path) -> None:
+    root = etree.fromstring(path.read_bytes())
+    full, partial = reader.from_tree(root), reader.from_tree(root, skip={model.MessageBody})
+
+    assert partial.header == full.header
+    assert partial.body is (reader.NOT_READ if full.body is not None else None)
+
+
+def test_a_skipped_part_raises_on_use_and_an_absent_one_reads_as_absent() -> None:
+    message = everything(model.MEMO_1_2)
+    message.header.forward_data = None
+    skip = {model.AttentionData, model.ReplyData, model.ForwardData, model.MessageBody}
+    partial = reader.from_tree(_tree(message), skip=skip)
+
+    header = partial.header
+    assert header.sender.attention_data is reader.NOT_READ
+    assert header.reply_data is reader.NOT_READ  # a list field, read as a whole
+    assert header.forward_data is None  # not in this message: nothing to skip
+    assert header.recipient.recipient_id == message.header.recipient.recipient_id
+    assert header.content_data == message.header.content_data
+    for use in (
+        lambda: header.sender.attention_data.attention_person,
+        lambda: bool(header.reply_data),
+        lambda: list(header.reply_data),
+        lambda: len(header.reply_data),
+        lambda: partial.body.main_document,
+    ):
+        with pytest.raises(reader.NotReadError):
+            use()
+    # Copying or pickling a partial message still works; only using the skipped part raises.
+    assert copy.deepcopy(partial).header.sender.attention_data is reader.NOT_READ
+    assert pickle.loads(pickle.dumps(partial)).body is reader.NOT_READ  # noqa: S301 - our own bytes
+
+
+def test_only_parts_of_a_message_can_be_skipped() -> None:
+    root = _tree(minimal_letter(model.MEMO_1_2))
+    with pytest.raises(ValueError, match="Message"):
+        reader.from_tree(root, skip={Message})
+    with pytest.raises(ValueError, match="str"):
+        reader.from_tree(root, skip={str})
+
+
+def test_a_partial_read_visits_only_what_holds_typed_values() -> None:
+    # A File is strings only (its content is not decoded here): a skipped body never visits it.
+    plans = reader._PLANS
+    assert not plans[model.File].typed and not plans[model.TechnicalDocument].typed
+    assert plans[model.Action].typed and plans[model.MessageBody].typed
+
+
 def test_a_single_repeatable_element_still_carries_its_position_in_the_path() -> None:
     root = _tree(letter_with_attachment_and_actions(model.MEMO_1_2))
     _one(root, "//memo:AdditionalDocument/memo:Action/memo:startDateTime").text = "x"
@@ -843,9 +895,7 @@ def test_a_single_repeatable_element_still_carries_its_position_in_the_path() ->
     with pytest.raises(MemoParseError) as caught:
         _reparse(root)
 
-    assert caught.value.error.path == (
-        "/Message/MessageBody/AdditionalDocument[1]/Action[1]/startDateTime"
-    )
+    assert caught.value.error.path == ("/Message/MessageBody/AdditionalDocument[1]/Action[1]/startDateTime")
 
 
 def test_an_unreadable_memo_version_attribute_is_reported_on_the_attribute() -> None:
@@ -992,9 +1042,7 @@ def test_the_writer_refuses_a_naive_date_time() -> None:
         (lambda m: setattr(m.body.main_document, "files", _pdf()), r"files must be a list"),
     ],
 )
-def test_the_writer_names_the_field_holding_a_value_of_the_wrong_type(
-    change, message_match: str
-) -> None:
+def test_the_writer_names_the_field_holding_a_value_of_the_wrong_type(change, message_match: str) -> None:
     message = minimal_letter(model.MEMO_1_2)
     change(message)
 
