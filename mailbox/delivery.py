@@ -25,12 +25,14 @@ from mailbox.notifications import notifications_create
 from mailbox.printing import print_process
 from mailbox.resend import PUSH, push_delivery_process
 from mailbox.search import message_texts_index_later
-from mailbox.services import message_deliver_to_mailbox
+from mailbox.services import message_deliver_to_mailbox, message_documents_build
 
 
 def stuck_after() -> timedelta:
     """Rows a worker claimed but never finished (it died) are retried after this long."""
     return timedelta(seconds=settings.DIGITALPOST_STUCK_AFTER_SECONDS)
+
+
 SWEEP_BATCH = 500
 
 # Which pending rows this module can deliver now.
@@ -45,9 +47,8 @@ DELIVERABLE = (
 def delivery_process(delivery_id: int) -> str:
     """Deliver one pending row. Safe to call any number of times; returns what happened."""
     now = timezone.now()
-    claimed = (
-        Delivery.objects.filter(DELIVERABLE, pk=delivery_id, state=Delivery.State.PENDING)
-        .update(state=Delivery.State.IN_PROGRESS, claimed_at=now, attempts=F("attempts") + 1)
+    claimed = Delivery.objects.filter(DELIVERABLE, pk=delivery_id, state=Delivery.State.PENDING).update(
+        state=Delivery.State.IN_PROGRESS, claimed_at=now, attempts=F("attempts") + 1
     )
     if not claimed:
         if Delivery.objects.filter(PUSH, pk=delivery_id, state=Delivery.State.PENDING).exists():
@@ -59,6 +60,9 @@ def delivery_process(delivery_id: int) -> str:
         if message.state != Message.State.ACCEPTED:
             Delivery.objects.filter(pk=delivery.pk).update(state=Delivery.State.CANCELLED, completed_at=now)
             return "cancelled"
+        # Mail from the send API comes without its documents' rows: they are built here,
+        # before anyone can see it (Message.documents_pending).
+        message_documents_build(message)
         refs = {
             "organisation": message.sender_organisation,
             "message": message,

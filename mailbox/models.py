@@ -251,13 +251,18 @@ class Message(models.Model):
     )
 
     state = models.CharField(max_length=10, choices=State.choices)
-    # The MeMo exactly as received (or as the hub built it), through the storage API.
-    # The MeMo as received, in the "memo" storage: the database by default (StoredFile), so
-    # that a message and its MeMo are committed together (settings: STORAGES["memo"]).
+    # The MeMo as received (or as the hub built it), in the "memo" storage: the database by
+    # default (StoredFile), so that a message and its MeMo are committed together (settings:
+    # STORAGES["memo"]).
     memo_file = models.FileField(upload_to="memo/%Y/%m/%d/", max_length=255, storage=memo_storage)
     memo_size = models.PositiveBigIntegerField()
     # Lets a resend of the same message be recognised without reading the stored file.
     memo_sha256 = models.CharField(max_length=64)
+    # A letter taken in by the send API gets its documents, files and actions (the rows the
+    # inbox shows) from the stored MeMo when it is delivered, not in the request that accepts
+    # it; True until then (mailbox/services.py: message_documents_build). Every other way in
+    # stores them with the message.
+    documents_pending = models.BooleanField(default=False)
     transmission_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     delivered_at = models.DateTimeField(null=True, blank=True)

@@ -30,6 +30,7 @@ from adminaccess.services import event_log_write
 from digitalpost.queueing import enqueue
 from mailbox.models import Delivery, DeliveryAttempt, Message, Receipt
 from mailbox.push import push_memo
+from mailbox.services import message_documents_build
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ def push_delivery_process(delivery_id: int, *, now: datetime | None = None) -> s
         return "cancelled"
     if not system.is_active:
         return _reroute_one(delivery, system, now)
+    message_documents_build(message)  # as for every delivery (mailbox/delivery.py)
     outcome = push_memo(
         system=system, message_uuid=str(message.message_uuid), memo_bytes=_memo_for(message, system)
     )

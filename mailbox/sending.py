@@ -43,7 +43,7 @@ from mailbox.models import (
 )
 from mailbox.storage import DatabaseStorage
 from mailbox.storage import save as storage_save
-from memo import MemoParseError, from_tree, validate
+from memo import NOT_READ, MemoParseError, from_tree, validate
 from memo import model as memo_model
 from rights.models import Organisation, Person
 
@@ -107,7 +107,13 @@ def memo_send(
     stored) if they changed.
     """
     try:
-        memo = memo_parse_and_validate(data)
+        root = memo_validated_tree(data)
+        memo = memo_from_tree(root, skip=SEND_SKIPS)
+        if _is_held(memo.header, timezone.localdate()):
+            # Held mail is released on its date set-based (mailbox/release.py), with no step
+            # that could build its documents: they are stored with it. Other mail gets them
+            # on delivery, from the stored MeMo (Message.documents_pending).
+            memo = memo_from_tree(root, skip=SEND_SKIPS - {memo_model.MessageBody})
         if expected_uuid is not None and memo.header.message_uuid != expected_uuid:
             raise SendRefused(
                 400,
@@ -180,6 +186,12 @@ def _store_for_citizen(
 
 
 def memo_parse_and_validate(data: bytes) -> memo_model.Message:
+    """The typed model of an acceptable MeMo, or SendRefused (400) saying all that is wrong."""
+    return memo_from_tree(memo_validated_tree(data))
+
+
+def memo_validated_tree(data: bytes):
+    """The parsed tree of an acceptable MeMo, or SendRefused (400) saying all that is wrong."""
     report = validate(data)
     if not report.ok:
         code = "MEMO_UNREADABLE" if report.xml_errors else "MEMO_INVALID"
@@ -191,8 +203,39 @@ def memo_parse_and_validate(data: bytes) -> memo_model.Message:
         raise SendRefused(
             400, code, message, [FieldError("memo", e.path, e.code, e.message) for e in report.errors]
         )
+    return report.root
+
+
+#: What a single send does not build into the typed model (memo.reader.from_tree's ``skip``;
+#: their values are checked all the same): the body, whose rows the delivery builds from the
+#: stored MeMo, and the header's parts the hub neither stores in columns nor routes by. They
+#: stay in the stored MeMo for whoever reads it. Using one of them raises NotReadError.
+SEND_SKIPS = frozenset(
+    {
+        memo_model.MessageBody,
+        memo_model.AttentionData,
+        memo_model.Representative,
+        memo_model.ForwardData,
+        memo_model.ReplyData,
+        memo_model.CPRData,
+        memo_model.CVRData,
+        memo_model.MotorVehicle,
+        memo_model.PropertyNumber,
+        memo_model.CaseID,
+        memo_model.FORMData,
+        memo_model.ProductionUnit,
+        memo_model.Education,
+        memo_model.Address,
+        memo_model.UnstructuredAddress,
+    }
+)
+
+
+def memo_from_tree(root, *, skip=frozenset()) -> memo_model.Message:
+    """The typed model of a validated tree, without the parts in ``skip``, or SendRefused
+    (400) for a value that cannot be read."""
     try:
-        return from_tree(report.root)
+        return from_tree(root, skip=skip)
     except MemoParseError as exc:
         error = exc.error
         raise SendRefused(
@@ -534,6 +577,7 @@ def _store_accepted(
                     "recipient_organisation": route.recipient_organisation,
                     "recipient_system": route.recipient_system,
                     "contact_point": route.contact_point,
+                    "documents_pending": _documents_later(memo),
                 },
             )
             for _, memo, data, sender, route, held in accepted
@@ -659,6 +703,7 @@ def _store_one_statement(
         recipient_organisation_id=_pk(route.recipient_organisation),
         recipient_system_id=_pk(route.recipient_system),
         contact_point_id=_pk(route.contact_point),
+        documents_pending=_documents_later(memo),
         transmission_id=uuid.uuid4(),
         created_at=now,
     )
@@ -685,7 +730,7 @@ def _store_one_statement(
         recipient_id=message["recipient_id"],
     )
     event.update(organisation_id=sender.pk, system_id=system.pk, occurred_at=now)
-    documents = document_values(memo.body) if memo.body else []
+    documents = [] if _documents_later(memo) or not memo.body else document_values(memo.body)
 
     storage = memo_file.storage
     in_database = isinstance(storage, DatabaseStorage)
@@ -710,6 +755,12 @@ def _store_one_statement(
     receipt = _loaded(Receipt, receipt_pk, receipt, message=stored)
     delivery = _loaded(Delivery, delivery_pk, delivery, message=stored)
     return receipt, delivery
+
+
+def _documents_later(memo: memo_model.Message) -> bool:
+    """Whether a message's documents are built on delivery (Message.documents_pending): it
+    was read without its body (see memo_send)."""
+    return memo.body is NOT_READ
 
 
 def _loaded(model, pk: int, values: dict, **parents):

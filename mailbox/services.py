@@ -24,6 +24,7 @@ from mailbox.models import (
     Message,
 )
 from mailbox.storage import save as storage_save
+from memo import NOT_READ
 from memo import model as memo_model
 from memo import parse as memo_parse
 from memo.rules import base64_decoded_size
@@ -89,7 +90,13 @@ def messages_store(*, entries: list[StoreEntry]) -> list[Message]:
             if stored != message.memo_file.name:
                 message.memo_file.name = stored
                 Message.objects.filter(pk=message.pk).update(memo_file=stored)
-        _store_documents([(m, e.memo.body) for m, e in zip(messages, entries, strict=True) if e.memo.body])
+        _store_documents(
+            [
+                (m, e.memo.body)
+                for m, e in zip(messages, entries, strict=True)
+                if e.memo.body is not NOT_READ and e.memo.body  # not read: built on delivery
+            ]
+        )
     return messages
 
 
@@ -177,6 +184,31 @@ def _store_documents(bodies: list[tuple[Message, memo_model.MessageBody]]) -> No
         actions += [Action(document=document, **values) for values in action_rows]
     DocumentFile.objects.bulk_create(files)
     Action.objects.bulk_create(actions)
+
+
+def message_documents_build(message: Message) -> bool:
+    """Store the documents, files and actions of a message taken in without them (see
+    ``Message.documents_pending``), read from its stored MeMo; True if this call built them.
+
+    The delivery engine calls this before it delivers, so mail in an inbox, in a print job or
+    in a recipient system's queue has its rows. Safe to call twice and from two workers at
+    once: a conditional UPDATE claims the work, and its row lock holds until the rows are
+    in, so one caller builds them and the other finds nothing to do.
+    """
+    if not message.documents_pending:
+        return False
+    with transaction.atomic():
+        claimed = Message.objects.filter(pk=message.pk, documents_pending=True).update(
+            documents_pending=False
+        )
+        message.documents_pending = False
+        if not claimed:
+            return False
+        with message.memo_file.open("rb") as stored:
+            memo = memo_parse(stored.read())  # validated when it was accepted
+        if memo.body:
+            _store_documents([(message, memo.body)])
+    return True
 
 
 def document_file_content(file: DocumentFile) -> bytes:

@@ -9,6 +9,7 @@ from django.utils import timezone
 from adminaccess.access import Role
 from adminaccess.models import Event, System, TestIdentity
 from adminaccess.testportal import TEST_PORTAL_SYSTEM_NAME
+from mailbox.delivery import delivery_process
 from mailbox.models import Action, Delivery, MailboxItem, Message, Receipt
 from mailbox.pdf import render_letter_pdf
 from rights.models import MailboxAccess, Organisation, Person
@@ -221,7 +222,11 @@ def test_it_sends_an_uploaded_pdf_with_a_self_service_link_and_an_appointment(cl
     )
 
     assert response.status_code == 302
-    file = Message.objects.get().documents.get().files.get()
+    # As any letter from the send API, it gets its documents' rows when it is delivered.
+    message = Message.objects.get()
+    assert message.documents_pending
+    assert delivery_process(message.delivery.pk) == "delivered"
+    file = message.documents.get().files.get()
     assert (file.filename, file.mime_type, file.size) == ("indkaldelse.pdf", "application/pdf", len(pdf))
     link, appointment = Action.objects.order_by("position")
     assert (link.action_code, link.label, link.url) == (

@@ -17,7 +17,17 @@ from adminaccess.services import system_rotate_token
 from digitalpost.queueing import WakeUps
 from mailbox.api.sending import ReceiptSerializer, receipt_body
 from mailbox.models import Action, Delivery, Document, DocumentFile, Mailbox, Message, Receipt
-from mailbox.sending import Route, _is_held, _store_accepted, memo_parse_and_validate, memo_send
+from mailbox.sending import (
+    SEND_SKIPS,
+    Route,
+    _is_held,
+    _store_accepted,
+    memo_from_tree,
+    memo_send,
+    memo_validated_tree,
+)
+from mailbox.services import message_documents_build
+from memo.model import MessageBody
 from rights.models import Organisation, Person
 from tests.factories import OrganisationFactory, PersonFactory, make_exemption, make_system
 from tests.mailbox.api.helpers import basic, letter, send, send_rows, stored_memo_names
@@ -85,27 +95,41 @@ def _rows(message: Message) -> dict:
 def test_the_one_statement_store_writes_the_rows_the_bulk_store_writes(client, full_example_sender):
     system, token = full_example_sender
     data = _full_example()
-    fast_uuid, bulk_uuid = uuid.uuid4(), uuid.uuid4()
+    fast_uuid, bulk_uuid, whole_uuid = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     response = send(client, system, token, _with_uuid(data, fast_uuid), fast_uuid)
     assert response.status_code == 201, response.json()
     assert response.json()["receiptStatus"] == "RECEIVED"
 
-    bulk_data = _with_uuid(data, bulk_uuid)
-    memo = memo_parse_and_validate(bulk_data)
     sender = Organisation.objects.get(cvr="12345678")
     mailbox = Person.objects.get(cpr="2211771212").mailbox
     route = Route(Message.Channel.MAILBOX, recipient_mailbox=mailbox)
-    held = _is_held(memo.header, timezone.localdate())
-    _store_accepted([(None, memo, bulk_data, sender, route, held)], system, in_queue=False)
 
+    def bulk_store(message_uuid, *, body: bool) -> Message:
+        bulk_data = _with_uuid(data, message_uuid)
+        skip = SEND_SKIPS if not body else SEND_SKIPS - {MessageBody}
+        memo = memo_from_tree(memo_validated_tree(bulk_data), skip=skip)
+        held = _is_held(memo.header, timezone.localdate())
+        _store_accepted([(None, memo, bulk_data, sender, route, held)], system, in_queue=False)
+        return Message.objects.get(message_uuid=message_uuid)
+
+    # As the API stores it: read without its body, the documents to come on delivery.
+    bulk = bulk_store(bulk_uuid, body=False)
     fast = Message.objects.get(message_uuid=fast_uuid)
-    bulk = Message.objects.get(message_uuid=bulk_uuid)
-    fast_rows, bulk_rows = _rows(fast), _rows(bulk)
-    assert fast_rows == bulk_rows
-    assert len(fast_rows["documents"]) == 4 and len(fast_rows["files"]) == 6 and fast_rows["actions"]
+    fast_rows = _rows(fast)
+    assert fast_rows == _rows(bulk)
+    assert fast.documents_pending and fast_rows["message"][0]["documents_pending"]
+    assert fast_rows["documents"] == fast_rows["files"] == fast_rows["actions"] == []
     assert (fast.memo_size, fast.memo_sha256 != bulk.memo_sha256) == (len(data), True)
     with fast.memo_file.open("rb") as stored:
         assert stored.read() == _with_uuid(data, fast_uuid)
+
+    # Built from the stored MeMo, they are the rows a store of the whole message writes.
+    whole = bulk_store(whole_uuid, body=True)
+    assert not whole.documents_pending
+    assert message_documents_build(fast) and not message_documents_build(fast)
+    fast_rows = _rows(Message.objects.get(pk=fast.pk))
+    assert fast_rows == _rows(whole)
+    assert len(fast_rows["documents"]) == 4 and len(fast_rows["files"]) == 6 and fast_rows["actions"]
     # The files and actions hang on their own documents, not just on some document.
     main = Document.objects.get(message=fast, position=0)
     assert sorted(main.files.values_list("filename", flat=True)) == [
