@@ -380,7 +380,8 @@ class FakeTask:
 
 def test_ids_of_one_window_go_out_as_one_task():
     one, many = FakeTask("one"), FakeTask("many")
-    wake_ups = WakeUps(window=60)  # the thread would wait a minute: flush by hand
+    wake_ups = WakeUps(window=60)
+    assert wake_ups.flush() == 0  # just published: the thread would wait a minute, flush by hand
     for pk in (1, 2, 3):
         wake_ups.add(one, many, pk)
     assert wake_ups.flush() == 1
@@ -391,9 +392,26 @@ def test_ids_of_one_window_go_out_as_one_task():
     assert wake_ups.flush() == 0
 
 
+def test_a_quiet_process_publishes_at_once_and_then_once_per_window():
+    one, many = FakeTask("one"), FakeTask("many")
+    wake_ups = WakeUps(window=60)
+    start = time.monotonic()
+    wake_ups.add(one, many, 7)  # nothing went out in the last minute: no waiting
+    assert one.published.wait(5)
+    assert one.calls == [(7,)]
+    assert time.monotonic() - start < 5
+    # Just published: the next ids wait for the window (here a minute) and go out together.
+    wake_ups.add(one, many, 8)
+    wake_ups.add(one, many, 9)
+    time.sleep(0.3)
+    assert (one.calls, many.calls) == ([(7,)], [])
+    assert wake_ups.flush() == 1 and many.calls == [([8, 9],)]
+
+
 def test_the_window_is_published_by_itself_soon():
     one, many = FakeTask("one"), FakeTask("many")
     wake_ups = WakeUps(window=0.05)
+    wake_ups.flush()  # as if it had just published: this one waits for the window
     start = time.monotonic()
     wake_ups.add(one, many, 7)
     assert one.published.wait(5)
