@@ -13,11 +13,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
-import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
+import orjson
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import NOT_PROVIDED, Q
@@ -926,7 +926,7 @@ class _Insert:
             for name, default in self.defaults:
                 if name not in values:
                     values[name] = default()
-        return _ROWS_JSON.encode(rows)
+        return orjson.dumps(rows, default=_json_value).decode()
 
     def select_sql(self, refs: dict[str, str], own: dict[str, str] | None = None) -> str:
         """The SELECT list of a row read as ``r``: ``refs`` and ``own`` give the SQL of the
@@ -936,16 +936,10 @@ class _Insert:
 
 
 def _json_value(value):
-    """JSON for the values the rows hold that JSON has no type of its own for; PostgreSQL
-    reads them back by the column's type."""
-    if isinstance(value, date | time):  # datetime is a date
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
+    """orjson's fallback: it writes dates, times (ISO 8601), UUIDs and enums itself, which is
+    all the rows hold besides JSON's own types; PostgreSQL reads them back by the column's
+    type."""
     raise TypeError(f"{type(value).__name__} has no JSON form for the one-statement store")
-
-
-_ROWS_JSON = json.JSONEncoder(default=_json_value, ensure_ascii=False, separators=(",", ":"))
 
 
 @functools.cache

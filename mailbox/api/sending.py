@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import lzma
 import tarfile
 import tempfile
 import uuid
 from datetime import UTC
 
+import orjson
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.http import HttpResponse
@@ -225,7 +225,7 @@ def send_memo(request):
             return _send_memo_view(request)
         status_code, body = send_single(request, *found)
     return HttpResponse(
-        json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode(),
+        orjson.dumps(body),  # compact UTF-8, as DRF's renderer writes it
         status=status_code,
         content_type="application/json",
     )
