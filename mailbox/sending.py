@@ -214,6 +214,7 @@ SEND_SKIPS = frozenset(
     {
         memo_model.MessageBody,
         memo_model.AttentionData,
+        memo_model.ContactInfo,
         memo_model.Representative,
         memo_model.ForwardData,
         memo_model.ReplyData,

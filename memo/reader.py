@@ -223,7 +223,7 @@ class _Plan:
     any element under it holds a value to convert (not a string); ``skipped``: whether the
     read skips it (checks its values, builds nothing)."""
 
-    __slots__ = ("by_tag", "cls", "initial", "skipped", "typed")
+    __slots__ = ("by_tag", "cls", "initial", "leaves", "skipped", "typed")
 
     def __init__(self, cls: type, *, skipped: bool = False) -> None:
         self.cls = cls
@@ -236,6 +236,9 @@ class _Plan:
         self.by_tag: dict[str, tuple[str, Callable[[str], Any] | None, _Plan | None, bool]] = {}
         self.skipped = skipped
         self.typed = False
+        #: The typed leaves anywhere under it, by tag, where each such tag has one type
+        #: everywhere under it (else None): what a check of a skipped part looks for.
+        self.leaves: dict[str, Callable[[str], Any]] | None = None
 
 
 def _compile(skip: frozenset[type] = frozenset()) -> dict[type, _Plan]:
@@ -262,7 +265,28 @@ def _compile(skip: frozenset[type] = frozenset()) -> dict[type, _Plan]:
             )
             if typed and not plan.typed:
                 plan.typed, changed = True, True
+    for plan in every:
+        plan.leaves = _typed_leaves(plan)
     return plans
+
+
+def _typed_leaves(plan: _Plan) -> dict[str, Callable[[str], Any]] | None:
+    kinds: dict[str, set] = {}
+    seen, todo = set(), [plan]
+    while todo:
+        for tag, (_, convert, sub, _) in todo.pop().by_tag.items():
+            kinds.setdefault(tag, set()).add(convert if sub is None else sub.cls)
+            if sub is not None and sub.cls not in seen:
+                seen.add(sub.cls)
+                todo.append(sub)
+    leaves = {}
+    for tag, found in kinds.items():
+        typed = {kind for kind in found if callable(kind) and not isinstance(kind, type)}
+        if typed:
+            if len(found) > 1:
+                return None  # a tag that is typed here and something else there
+            leaves[tag] = typed.pop()
+    return leaves
 
 
 _PLANS = _compile()
@@ -311,7 +335,23 @@ def _read(element: etree._Element, plan: _Plan) -> Any:
 
 def _check(element: etree._Element, plan: _Plan) -> None:
     """:func:`_read` without building anything: convert the typed values under ``element``
-    and raise as ``_read`` would; parts that hold only strings are skipped."""
+    and raise as ``_read`` would. Where each typed tag under the part has one type, lxml
+    finds them (in document order, as the walk would) and nothing else is visited; the
+    difference from the walk, that an element the layout does not know is looked into too,
+    cannot arise in a document the schema accepts."""
+    leaves = plan.leaves
+    if leaves is not None:
+        for child in element.iter(*leaves):
+            if child is element:
+                continue
+            value = child.text if not len(child) else _own_text(child)
+            if value is None:
+                value = ""
+            try:
+                leaves[child.tag](value)
+            except (ValueError, OverflowError) as exc:
+                raise _unreadable(child, value, exc) from None
+        return
     by_tag = plan.by_tag
     for child in element:
         entry = by_tag.get(child.tag)

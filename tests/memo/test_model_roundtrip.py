@@ -881,6 +881,26 @@ def test_only_parts_of_a_message_can_be_skipped() -> None:
         reader.from_tree(root, skip={str})
 
 
+def test_a_tag_with_two_types_under_a_skipped_part_is_checked_by_walking_the_layout() -> None:
+    # No MeMo layout has one (the check then finds the typed tags by name); should one come,
+    # the check walks the layout and converts each value by its place.
+    ns = "{urn:test}"
+    inner, outer = reader._Plan(model.EntryPoint), reader._Plan(model.EntryPoint)
+    inner.by_tag = {f"{ns}x": ("url", reader._uuid, None, False)}
+    outer.by_tag = {f"{ns}x": ("url", None, None, False), f"{ns}inner": ("url", None, inner, False)}
+    inner.typed = outer.typed = True
+    inner.leaves, outer.leaves = reader._typed_leaves(inner), reader._typed_leaves(outer)
+    assert inner.leaves == {f"{ns}x": reader._uuid} and outer.leaves is None
+
+    fine = etree.fromstring(b'<r xmlns="urn:test"><x>a string here</x><inner><x>X</x></inner></r>')
+    fine.find(f"{ns}inner/{ns}x").text = "8c2ea15d-61fb-4ba9-9366-42f8b194c114"
+    reader._check(fine, outer)
+    fine.find(f"{ns}inner/{ns}x").text = "not a uuid"
+    with pytest.raises(MemoParseError) as caught:
+        reader._check(fine, outer)
+    assert caught.value.error.path == "/r/inner/x"
+
+
 def test_a_partial_read_visits_only_what_holds_typed_values() -> None:
     # A File is strings only (its content is not decoded here): a skipped body never visits it.
     plans = reader._PLANS
