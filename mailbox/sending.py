@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
+import posixpath
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -109,7 +110,8 @@ def memo_send(
     try:
         root = memo_validated_tree(data)
         memo = memo_from_tree(root, skip=SEND_SKIPS)
-        if _is_held(memo.header, timezone.localdate()):
+        today = timezone.localdate()
+        if _is_held(memo.header, today):
             # Held mail is released on its date set-based (mailbox/release.py), with no step
             # that could build its documents: they are stored with it. Other mail gets them
             # on delivery, from the stored MeMo (Message.documents_pending).
@@ -127,7 +129,7 @@ def memo_send(
             unchecked.check()  # a refusal judged on out-of-date rows is no answer
         raise
     try:
-        stored = _store_for_citizen(data, memo, sender, system, unchecked)
+        stored = _store_for_citizen(data, memo, sender, system, unchecked, today)
         if stored is None:
             if unchecked is not None:
                 unchecked.check()
@@ -158,7 +160,7 @@ def memo_send(
 
 
 def _store_for_citizen(
-    data: bytes, memo, sender: Organisation, system: System, unchecked: UncheckedVersion | None
+    data: bytes, memo, sender: Organisation, system: System, unchecked: UncheckedVersion | None, today: date
 ) -> tuple[Receipt, Delivery] | None:
     """The common case in one statement: a letter from an authority to a citizen whose
     mailbox is open and who is not exempt, from a system whose cached credentials still
@@ -175,12 +177,12 @@ def _store_for_citizen(
         return None
     guard = _Guard(
         cpr=header.recipient.recipient_id,
-        day=header.do_not_deliver_until_date or timezone.localdate(),
+        day=header.do_not_deliver_until_date or today,
         # Mandatory post from a sender that may send it reaches exempt citizens too.
         exemption_matters=not (header.mandatory and sender.may_send_mandatory_post),
         unchecked=unchecked,
     )
-    held = _is_held(header, timezone.localdate())
+    held = _is_held(header, today)
     accepted = (None, memo, data, sender, Route(Message.Channel.MAILBOX), held)
     return _store_one_statement(accepted, system, guard=guard)
 
@@ -708,9 +710,8 @@ def _store_one_statement(
         transmission_id=uuid.uuid4(),
         created_at=now,
     )
+    message["memo_file"] = _memo_file_name(message)
     memo_file = Message._meta.get_field("memo_file")
-    instance = Message(**message) if callable(memo_file.upload_to) else None
-    message["memo_file"] = memo_file.generate_filename(instance, f"{message['transmission_id']}.xml")
     receipt = {
         "kind": Receipt.Kind.TECHNICAL,
         "sender_system_id": system.pk,
@@ -762,6 +763,26 @@ def _documents_later(memo: memo_model.Message) -> bool:
     """Whether a message's documents are built on delivery (Message.documents_pending): it
     was read without its body (see memo_send)."""
     return memo.body is NOT_READ
+
+
+def _memo_file_name(message: dict) -> str:
+    """The name ``Message.memo_file`` gives the MeMo of this message (by its transmission id),
+    as FileField.generate_filename does. With a fixed ``upload_to`` the folder's name is the
+    same all day: it is worked out once per folder, and the file name, a UUID, needs nothing
+    made valid."""
+    field = Message._meta.get_field("memo_file")
+    name = f"{message['transmission_id']}.xml"
+    if callable(field.upload_to):
+        return field.generate_filename(Message(**message), name)
+    # The local clock without a zone, as Django names the folder.
+    folder = _memo_folder(field.storage, datetime.now().strftime(str(field.upload_to)))
+    return f"{folder}/{name}" if folder else name
+
+
+@functools.lru_cache(maxsize=16)
+def _memo_folder(storage, folder: str) -> str:
+    """The folder ``storage`` puts files named in ``folder`` in (see _memo_file_name)."""
+    return posixpath.dirname(storage.generate_filename(posixpath.join(folder, "name.xml")))
 
 
 def _loaded(model, pk: int, values: dict, **parents):

@@ -9,6 +9,7 @@ import uuid
 from types import SimpleNamespace
 
 import pytest
+from django.core.exceptions import TooManyFieldsSent
 from django.db import OperationalError, connection
 from django.utils import timezone
 
@@ -734,3 +735,31 @@ def test_an_error_on_a_live_connection_is_not_sent_again(client, monkeypatch):
     with pytest.raises(OperationalError, match="statement timeout"):
         send(client, system, token, data, message_uuid)
     assert calls == [1]
+
+
+def test_the_memo_file_is_named_as_the_file_field_names_it():
+    from mailbox.sending import _memo_file_name
+
+    field = Message._meta.get_field("memo_file")
+    for _ in range(3):
+        values = {"transmission_id": uuid.uuid4()}
+        assert _memo_file_name(values) == field.generate_filename(None, f"{values['transmission_id']}.xml")
+
+
+def test_the_query_is_read_as_django_reads_it(rf, settings):
+    from mailbox.api.sending import query_value
+
+    for query in (
+        "memo-message-uuid=a",
+        "x=1&memo-message-uuid=a&memo-message-uuid=b",
+        "",
+        "memo-message-uuid=",
+        "a=%C3%A6&memo-message-uuid=%C3%A6%ZZ",
+    ):
+        request = rf.post(f"/apis/v1/memos/?{query}")
+        assert query_value(request, "memo-message-uuid") == rf.post(f"/apis/v1/memos/?{query}").GET.get(
+            "memo-message-uuid"
+        )
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 3
+    with pytest.raises(TooManyFieldsSent):
+        query_value(rf.post("/apis/v1/memos/?a=1&b=2&c=3&d=4"), "a")
