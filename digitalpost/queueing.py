@@ -61,6 +61,7 @@ class WakeUps:
         self._last = float("-inf")  # time.monotonic() of the last publish
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
+        self._publishing = threading.Lock()
         self._pending: dict[tuple, list] = {}
         self._pid: int | None = None
         self._thread: threading.Thread | None = None
@@ -72,24 +73,29 @@ class WakeUps:
         with self._lock:
             if self._pid != os.getpid():  # first use, or a forked child: the thread is not ours
                 self._pending, self._pid = {}, os.getpid()
+                self._publishing = threading.Lock()  # one the parent's thread held stays held
                 self._thread = threading.Thread(target=self._run, name="wake-ups", daemon=True)
                 self._thread.start()
             self._pending.setdefault((one, many), []).append(item)
             self._wake.notify()
 
     def flush(self) -> int:
-        """Publish whatever is waiting now; returns the number of tasks published."""
-        with self._lock:
-            pending, self._pending = self._pending, {}
-            self._last = time.monotonic()
-        published = 0
-        for (one, many), items in pending.items():
-            if len(items) == 1:
-                enqueue(one, items[0])
-            else:
-                enqueue(many, items)
-            published += 1
-        return published
+        """Publish whatever is waiting now; returns the number of tasks published. A flush
+        waits for one under way (the thread's), so that the flush at exit returns only once
+        everything taken is published: a process that ends right after a send (a script, a
+        worker's shutdown) does not cut the thread's publish short."""
+        with self._publishing:
+            with self._lock:
+                pending, self._pending = self._pending, {}
+                self._last = time.monotonic()
+            published = 0
+            for (one, many), items in pending.items():
+                if len(items) == 1:
+                    enqueue(one, items[0])
+                else:
+                    enqueue(many, items)
+                published += 1
+            return published
 
     def _run(self) -> None:
         while True:

@@ -763,3 +763,26 @@ def test_the_query_is_read_as_django_reads_it(rf, settings):
     settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 3
     with pytest.raises(TooManyFieldsSent):
         query_value(rf.post("/apis/v1/memos/?a=1&b=2&c=3&d=4"), "a")
+
+
+def test_the_flush_at_exit_waits_for_the_threads_publish():
+    # A script that ends right after a send: its exit must not cut the thread's publish short.
+    started, release = threading.Event(), threading.Event()
+
+    class SlowTask(FakeTask):
+        def apply_async(self, args, **options):
+            started.set()
+            release.wait(5)
+            super().apply_async(args, **options)
+
+    one, many = SlowTask("one"), FakeTask("many")
+    wake_ups = WakeUps(window=60)
+    wake_ups.add(one, many, 7)  # quiet: the thread publishes at once
+    assert started.wait(5)
+    flushed = threading.Thread(target=wake_ups.flush)
+    flushed.start()
+    flushed.join(0.3)
+    assert flushed.is_alive()  # waits for the publish under way
+    release.set()
+    flushed.join(5)
+    assert not flushed.is_alive() and one.calls == [(7,)]
