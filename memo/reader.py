@@ -313,15 +313,12 @@ def _read(element: etree._Element, plan: _Plan) -> Any:
                 values[name] = NOT_READ
                 continue
             value = _read(child, sub)
-        else:
+        elif convert is None:
             value = child.text if not len(child) else _own_text(child)
             if value is None:
                 value = ""
-            if convert is not None:
-                try:
-                    value = convert(value)
-                except (ValueError, OverflowError) as exc:
-                    raise _unreadable(child, value, exc) from None
+        else:
+            value = _typed_value(child, convert)
         if many:
             existing = values.get(name)
             if existing is None:
@@ -342,15 +339,8 @@ def _check(element: etree._Element, plan: _Plan) -> None:
     leaves = plan.leaves
     if leaves is not None:
         for child in element.iter(*leaves):
-            if child is element:
-                continue
-            value = child.text if not len(child) else _own_text(child)
-            if value is None:
-                value = ""
-            try:
-                leaves[child.tag](value)
-            except (ValueError, OverflowError) as exc:
-                raise _unreadable(child, value, exc) from None
+            if child is not element:
+                _typed_value(child, leaves[child.tag])
         return
     by_tag = plan.by_tag
     for child in element:
@@ -362,13 +352,18 @@ def _check(element: etree._Element, plan: _Plan) -> None:
             if sub.typed:
                 _check(child, sub)
         elif convert is not None:
-            value = child.text if not len(child) else _own_text(child)
-            if value is None:
-                value = ""
-            try:
-                convert(value)
-            except (ValueError, OverflowError) as exc:
-                raise _unreadable(child, value, exc) from None
+            _typed_value(child, convert)
+
+
+def _typed_value(element: etree._Element, convert: Callable[[str], Any]) -> Any:
+    """The value of a typed leaf, or MemoParseError (``memo.unreadable-value``) with its path."""
+    text = element.text if not len(element) else _own_text(element)
+    if text is None:
+        text = ""
+    try:
+        return convert(text)
+    except (ValueError, OverflowError) as exc:
+        raise _unreadable(element, text, exc) from None
 
 
 def _unreadable(element: etree._Element, text: str, exc: Exception) -> MemoParseError:
