@@ -18,16 +18,6 @@ from tests.mailbox.api.helpers import letter
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def sender():
-    return OrganisationFactory(name="Kommunen")
-
-
-@pytest.fixture
-def sender_system(sender):
-    return make_system(sender)[0]
-
-
 def _accepted(sender, system, recipient_id, **kwargs) -> Delivery:
     """A message accepted whose delivery task was lost: on_commit callbacks never run here."""
     message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=recipient_id, **kwargs)

@@ -22,16 +22,6 @@ from tests.mailbox.api.helpers import letter
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def sender():
-    return OrganisationFactory(name="Kommunen")
-
-
-@pytest.fixture
-def sender_system(sender):
-    return make_system(sender)[0]
-
-
 def _sent(sender, system, recipient_id, **kwargs) -> Message:
     """Accepted; its delivery task never runs (on_commit callbacks do not run here)."""
     message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=recipient_id, **kwargs)

@@ -30,16 +30,6 @@ def _held(sender, system, recipient_id, *, recipient_type="CPR", value_date=TOMO
     return Message.objects.get(message_uuid=message_uuid)
 
 
-@pytest.fixture
-def sender():
-    return OrganisationFactory(name="Kommunen")
-
-
-@pytest.fixture
-def sender_system(sender):
-    return make_system(sender)[0]
-
-
 def test_nothing_is_released_before_the_value_date(sender, sender_system):
     message = _held(sender, sender_system, PersonFactory().cpr)
     assert release_due(today=TOMORROW - timedelta(days=1)) == 0
