@@ -14,7 +14,9 @@ import os
 import threading
 import time
 
+from django.core.signals import setting_changed
 from django.db import transaction
+from django.dispatch import receiver
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,26 @@ def enqueue(task, *args) -> bool:
 def enqueue_after_commit(task, *args) -> None:
     """Queue ``task(*args)`` once the current transaction commits (at once outside one)."""
     transaction.on_commit(lambda: enqueue(task, *args))
+
+
+#: Whether a task runs eagerly, by the task object's identity (with the object, so that the
+#: id cannot pass to another): Celery's own lookup walks its settings' maps, some 20-50 us a
+#: call, a share of every send. Read once per task object, again after override_settings.
+_eager: dict[int, tuple[object, bool]] = {}
+
+
+def runs_eagerly(task) -> bool:
+    """``task.app.conf.task_always_eager``, remembered per task object (see :data:`_eager`)."""
+    known = _eager.get(id(task))
+    if known is None or known[0] is not task:
+        known = _eager[id(task)] = (task, bool(task.app.conf.task_always_eager))
+    return known[1]
+
+
+@receiver(setting_changed)
+def _forget_eagerness(*, setting: str, **kwargs) -> None:
+    if setting.startswith("CELERY_"):
+        _eager.clear()
 
 
 class WakeUps:
@@ -67,7 +89,7 @@ class WakeUps:
         self._thread: threading.Thread | None = None
 
     def add(self, one, many, item) -> None:
-        if one.app.conf.task_always_eager:
+        if runs_eagerly(one):
             enqueue(one, item)
             return
         with self._lock:
@@ -76,7 +98,11 @@ class WakeUps:
                 self._publishing = threading.Lock()  # one the parent's thread held stays held
                 self._thread = threading.Thread(target=self._run, name="wake-ups", daemon=True)
                 self._thread.start()
-            self._pending.setdefault((one, many), []).append(item)
+            # Keyed by identity: hashing a shared_task's proxy resolves it, every time.
+            pending = self._pending.get((id(one), id(many)))
+            if pending is None:
+                pending = self._pending[id(one), id(many)] = (one, many, [])
+            pending[2].append(item)
             self._wake.notify()
 
     def flush(self) -> int:
@@ -89,7 +115,7 @@ class WakeUps:
                 pending, self._pending = self._pending, {}
                 self._last = time.monotonic()
             published = 0
-            for (one, many), items in pending.items():
+            for one, many, items in pending.values():
                 if len(items) == 1:
                     enqueue(one, items[0])
                 else:
