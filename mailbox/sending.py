@@ -10,6 +10,7 @@ inbox) call them with bytes and the calling system.
 
 from __future__ import annotations
 
+import decimal
 import functools
 import hashlib
 import itertools
@@ -790,12 +791,19 @@ def _loaded(model, pk: int, values: dict, **parents):
     defaults completed them), as if loaded: built the way Django unpickles one, without
     ``__init__``'s walk of every field. ``parents`` are the foreign keys' objects."""
     obj = model.__new__(model)
-    obj._state = ModelState()
-    obj._state.adding, obj._state.db = False, connection.alias
+    obj._state = state = ModelState()
+    state.adding, state.db = False, connection.alias
     obj.__dict__.update(values)
-    obj.pk = pk
+    obj.__dict__[model._meta.pk.attname] = pk
     for name, parent in parents.items():
-        setattr(obj, name, parent)
+        # What the descriptor's __set__ leaves, without its checks and database router, which
+        # cost more than building the row: the parent's id, the parent cached on the child
+        # and, for a one-to-one, the child on the parent.
+        field = model._meta.get_field(name)
+        obj.__dict__[field.attname] = parent.pk
+        state.fields_cache[field.cache_name] = parent
+        if field.one_to_one:
+            parent._state.fields_cache[field.remote_field.cache_name] = obj
     return obj
 
 
@@ -863,14 +871,25 @@ def _utf8_text(data: bytes) -> str | None:
     else None. As text it goes to PostgreSQL as it is, and ``convert_to`` gives back exactly
     these bytes; as bytea the driver would send it hex-encoded, twice the size for the server
     to read. Text cannot hold NUL, which no XML document contains, but bytes may."""
-    connection.ensure_connection()  # the statement may be the request's first use of it
-    if connection.connection.info.parameter_status("server_encoding") != "UTF8":
+    if b"\x00" in data:  # memchr over the bytes: several times cheaper than over the text
+        return None
+    if not _utf8_database():
         return None
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    return None if "\x00" in text else text
+
+
+def _utf8_database() -> bool:
+    """Whether the database's encoding is UTF-8, asked once per database connection."""
+    if connection.connection is None:
+        connection.ensure_connection()  # the statement may be the request's first use of it
+    raw = connection.connection
+    known = getattr(connection, "_dp_utf8", None)
+    if known is None or known[0] is not raw:
+        known = connection._dp_utf8 = (raw, raw.info.parameter_status("server_encoding") == "UTF8")
+    return known[1]
 
 
 def _run_store_statement(sql: str, params: list) -> tuple:
@@ -932,19 +951,39 @@ class _Insert:
             )
             for f in valued
         )
-        self.defaults = [(f.attname, self._default(f)) for f in valued]
+        # A default that is the same value every time (None, "", a number) is taken once;
+        # one a function makes (now, a fresh dict) is made for each row.
+        self.defaults = []
+        self.constants = {}
+        for model_field in valued:
+            default = self._default(model_field)
+            if default is None:
+                self.constants[model_field.attname] = model_field.get_default()
+            else:
+                self.defaults.append((model_field.attname, default))
 
-    @staticmethod
-    def _default(field):
+    #: Values a row may share: not to be changed in place by whoever holds the row.
+    IMMUTABLE = (type(None), str, int, float, bool, decimal.Decimal, date, datetime, uuid.UUID)
+
+    @classmethod
+    def _default(cls, field):
+        """The function that makes ``field``'s default, or None where it is a constant."""
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
             return timezone.now
+        if field.has_default() and callable(field.default):
+            return field.default
+        if isinstance(field.get_default(), cls.IMMUTABLE):
+            return None
         return field.get_default
 
     def rows_json(self, rows: list, *, nested: bool = False) -> str:
         """The rows as one JSON array (with ``nested``, an array per parent, in the parents'
         order); each dict is given the defaults it did not have, so that it holds what is
         stored."""
+        constants = self.constants
         for values in itertools.chain.from_iterable(rows) if nested else rows:
+            for name in constants.keys() - values.keys():
+                values[name] = constants[name]
             for name, default in self.defaults:
                 if name not in values:
                     values[name] = default()

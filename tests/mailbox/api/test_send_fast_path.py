@@ -178,6 +178,21 @@ def test_what_the_one_statement_store_returns_is_what_it_stored(client):
 
 
 @postgres_only
+def test_the_stored_rows_come_back_linked_as_loaded_ones_would(client, django_assert_num_queries):
+    sender, person = OrganisationFactory(), PersonFactory()
+    system, _ = make_system(sender)
+    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr)
+    receipt = memo_send(data=data, system=system, expected_uuid=message_uuid).receipt
+    delivery = Delivery.objects.get(message_id=receipt.message_id)
+    with django_assert_num_queries(0):  # the parents are there, as after assigning them
+        message = receipt.message
+        assert message.pk == receipt.message_id == delivery.message_id
+        assert message.delivery.pk == delivery.pk  # the one-to-one's other side too
+        assert message.delivery.message is message
+        assert receipt.message_uuid == message_uuid
+
+
+@postgres_only
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("case", ["exempt", "closed", "no mailbox", "unknown"])
 def test_where_the_guard_finds_no_open_mailbox_the_general_path_judges_and_no_file_is_left(client, case):
@@ -424,6 +439,21 @@ def test_eager_tasks_are_queued_at_once():
     one, many = FakeTask("one", eager=True), FakeTask("many", eager=True)
     WakeUps(window=60).add(one, many, 9)
     assert (one.calls, many.calls) == ([(9,)], [])
+
+
+def test_whether_tasks_run_eagerly_is_read_once_per_task_and_again_after_a_settings_change(settings):
+    from digitalpost.queueing import runs_eagerly
+    from mailbox.tasks import deliver
+
+    task = FakeTask("one", eager=True)
+    assert runs_eagerly(task)
+    task.app.conf.task_always_eager = False
+    assert runs_eagerly(task)  # remembered: configuration does not change under a process
+    assert not runs_eagerly(FakeTask("other"))
+    assert runs_eagerly(deliver)  # the test settings run tasks eagerly
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # override_settings: read again
+    assert not runs_eagerly(task)
+    assert not runs_eagerly(deliver)
 
 
 def test_a_send_wakes_delivery_after_commit(client, django_capture_on_commit_callbacks):
