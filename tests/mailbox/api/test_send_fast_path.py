@@ -507,25 +507,61 @@ def test_statements_are_prepared_once_per_connection_unless_pgbouncer_is_configu
 
 @postgres_only
 @pytest.mark.parametrize("as_text", [True, False], ids=["as text", "as bytea"])
-def test_the_stored_memo_is_byte_for_byte_what_was_sent(client, monkeypatch, as_text):
-    """The statement sends a UTF-8 MeMo as text (converted back to bytes by the database) and
-    any other as bytea; either way what is stored is what came in: the byte-order mark, the
-    Danish letters, the line ends."""
+@pytest.mark.parametrize(
+    "label",
+    [
+        "Æblegrød på Ærø ✉",
+        # What could end or break a quoted constant: quotes, backslashes, dollar signs, the
+        # dollar quote's own tag (the text then goes escaped), and a tag cut off at the end.
+        "it's \\' \\ $$ $$x$ $body$ \\x00",
+        "holds $memo$ itself",
+    ],
+)
+def test_the_stored_memo_is_byte_for_byte_what_was_sent(client, monkeypatch, as_text, label):
+    """The statement sends a UTF-8 MeMo as text (dollar-quoted, converted back to bytes by the
+    database) and any other as bytea; either way what is stored is what came in: the
+    byte-order mark, the Danish letters, the line ends, whatever the text holds."""
     import mailbox.sending
 
     if not as_text:
         monkeypatch.setattr(mailbox.sending, "_utf8_text", lambda data: None)
     sender, person = OrganisationFactory(), PersonFactory()
     system, token = make_system(sender)
-    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr, label="Æblegrød på Ærø ✉")
+    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=person.cpr, label=label)
     data = b"\xef\xbb\xbf" + data.replace(b"\n", b"\r\n")
     response = send(client, system, token, data, message_uuid)
     assert response.status_code == 201, response.json()
     message = Message.objects.get(message_uuid=message_uuid)
-    assert message.label == "Æblegrød på Ærø ✉"
+    assert message.label == label
     with message.memo_file.open("rb") as stored:
         assert stored.read() == data
     assert message.memo_file.size == len(data) == message.memo_size
+
+
+@postgres_only
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<a/>",
+        "it's",
+        "\\'",
+        "$",
+        "$$",
+        "$memo",
+        "$memo$",
+        "x$memo",
+        "$memo$x",
+        "a$memo$b$memo",
+        "",
+        "ø ✉ \r\n",
+    ],
+)
+def test_a_dollar_quoted_text_reaches_the_database_as_it_is(text):
+    from mailbox.sending import _memo_constant
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::text", [_memo_constant(text.encode(), text)])
+        assert cursor.fetchone()[0] == text
 
 
 @postgres_only
