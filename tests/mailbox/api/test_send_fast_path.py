@@ -160,6 +160,20 @@ def test_outside_a_transaction_the_statement_commits_alone_and_a_used_uuid_leave
     assert (Message.objects.count(), Receipt.objects.count(), Delivery.objects.count()) == (1, 1, 1)
 
 
+def test_each_row_gets_its_own_value_of_a_default_a_function_makes():
+    from mailbox.sending import _Insert, _store_tables
+
+    for table in _store_tables().values():
+        first, second = {}, {}
+        table.rows_json([first, second])
+        assert first.keys() == second.keys() == {name for name, _ in table.selected} - table.refs - table.own
+        # Taken once: only values nobody can change in place.
+        assert all(isinstance(value, _Insert.IMMUTABLE) for value in table.constants.values())
+        for name, value in first.items():
+            if isinstance(value, dict | list):
+                assert second[name] is not value, name
+
+
 @postgres_only
 def test_what_the_one_statement_store_returns_is_what_it_stored(client):
     sender, person = OrganisationFactory(), PersonFactory()
