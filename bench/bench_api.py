@@ -293,14 +293,16 @@ def run_open(cfg: dict, prefix: bytes, suffix: bytes) -> dict:
     return result
 
 
+def percentile(ordered: list[float], p: float) -> float:
+    """The value below which ``p`` percent of the sorted values lie; NaN for none."""
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
 def summary(recorder: Recorder, seconds: float, cpu: dict) -> dict:
     latencies = sorted(recorder.latencies)
     ok = recorder.statuses.get("201", 0)
-
-    def pct(p: float) -> float:
-        if not latencies:
-            return float("nan")
-        return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000
 
     return {
         "requests": len(latencies),
@@ -309,8 +311,8 @@ def summary(recorder: Recorder, seconds: float, cpu: dict) -> dict:
         "rate": ok / seconds if seconds else 0.0,
         # Each latency in ms, for merging windows (see merged); 0.01 ms is finer than needed.
         "latencies": [round(latency * 1000, 2) for latency in latencies],
-        "p50": pct(50),
-        "p99": pct(99),
+        "p50": percentile(latencies, 50) * 1000,
+        "p99": percentile(latencies, 99) * 1000,
         "max": latencies[-1] * 1000 if latencies else float("nan"),
         "statuses": dict(recorder.statuses),
         "all_ok": recorder.all_statuses.get("201", 0),
@@ -478,11 +480,6 @@ def merged(runs: list[dict]) -> dict:
     averaged, percentiles over all the latencies."""
     latencies = sorted(latency for run in runs for latency in run["latencies"])
 
-    def pct(p: float) -> float:
-        if not latencies:
-            return float("nan")
-        return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))]
-
     statuses: Counter[str] = Counter()
     for run in runs:
         statuses.update(run["statuses"])
@@ -495,8 +492,8 @@ def merged(runs: list[dict]) -> dict:
         "ok": sum(run["ok"] for run in runs),
         "errors": sum(run["errors"] for run in runs),
         "rate": rate,
-        "p50": pct(50),
-        "p99": pct(99),
+        "p50": percentile(latencies, 50),
+        "p99": percentile(latencies, 99),
         "max": latencies[-1] if latencies else float("nan"),
         "statuses": dict(statuses),
         "all_ok": sum(run["all_ok"] for run in runs),
