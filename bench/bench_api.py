@@ -4,9 +4,10 @@
    each), from a separate load-generator process (http.client keep-alive connections, one per
    client thread). Throughput and latency at saturation, the same for a bare endpoint that only
    INSERTs the body (the floor), and p99 at a fixed, open-loop offered rate. The two endpoints
-   take turns in short rounds and the ratio is the median of the rounds' ratios: on a shared
-   2-core machine the speed drifts by a third within a minute, which back-to-back runs of 15 s
-   each turned into a ratio anywhere between 0.40x and 0.61x for the same code.
+   take turns every second, all clients switching together, and each endpoint's rate is its
+   answers over its own turns: on a shared 2-core machine the speed drifts by a third within a
+   minute, which back-to-back runs of 15 s each turned into a ratio anywhere between 0.40x and
+   0.61x for the same code, and rounds of 4 s windows still into 0.37x-0.89x per round.
 2. A 10,000-message batch (LZMA-compressed tar) in one POST: the time to the 201 (the files are
    in the hub's care), then the time two Celery worker processes take to judge it all (until
    the batch's summary receipt is written).
@@ -36,7 +37,6 @@ import re
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tarfile
@@ -62,12 +62,10 @@ BARE_PATH = "/bench/bare/"
 
 CONCURRENCY = 8
 WARMUP_S = 3.0
+#: Seconds of load per endpoint and worker class at saturation, in turns of TURN_S.
 SATURATION_S = 16.0
-#: The saturation run per worker class is cut into this many rounds, each a send window and a
-#: bare window back to back (the order alternating), so that a slow spell of the machine hits
-#: both endpoints alike; the ratio is the median of the rounds' ratios.
-ROUNDS = 4  # even, so that each endpoint goes first as often
-ROUND_WARMUP_S = 1.0
+#: The endpoints take turns this long, so that a slow spell of the machine hits both alike.
+TURN_S = 1.0
 OPEN_RATE = 200.0
 OPEN_WARMUP_S = 2.0
 OPEN_S = 10.0
@@ -244,6 +242,94 @@ def run_closed(cfg: dict, prefix: bytes, suffix: bytes) -> dict:
     return summary(recorder, cfg["duration"], cpu_delta(before, after))
 
 
+def run_turns(cfg: dict, prefix: bytes, suffix: bytes) -> dict:
+    """Closed loop on two endpoints taking turns of ``cfg["turn"]`` seconds, send first.
+
+    All clients serve the same endpoint at a time. A turn ends once every client has had the
+    answer to the request it started before the turn's end (a barrier): no request of one
+    endpoint runs in the other's turn, and the last answers' wait (the drain, longer for the
+    slower endpoint) is counted in the turn's time. Each endpoint's rate is its 201s over the
+    time of its turns; CPU is read at every turn's end. Turns during ``cfg["warmup"]`` are run
+    but not counted."""
+    names = ("memo", "bare")
+    recorders = {name: Recorder() for name in names}
+    turn_s = cfg["turn"]
+    warm_turns = 2 * max(1, round(cfg["warmup"] / turn_s / 2))
+    counted_turns = 2 * max(1, round(cfg["duration"] / turn_s))
+    last = warm_turns + counted_turns
+    booked = {
+        name: {"wall": 0.0, "client": 0.0, "server": 0.0, "postgres": 0.0, "busy": 0.0, "total": 0.0}
+        for name in names
+    }
+    turn_rates: list[float] = []  # per counted turn, in order: send, bare, send, ...
+    ok_in_turn = [0] * last
+    state = {"begun": 0, "snapshot": None, "end": 0.0}
+
+    def next_turn() -> None:  # the barrier's action: book the turn that ended, start the next
+        now = cpu_snapshot(cfg["server_pids"])
+        ended = state["begun"] - 1
+        if ended >= warm_turns:
+            before, spent = state["snapshot"], booked[names[ended % 2]]
+            wall = now["t"] - before["t"]
+            for key in ("client", "server", "postgres", "busy", "total"):
+                spent[key] += now[key] - before[key]
+            spent["wall"] += wall
+            turn_rates.append(ok_in_turn[ended] / wall if wall > 0 else 0.0)
+        state["snapshot"] = now
+        state["begun"] += 1
+        state["end"] = time.perf_counter() + turn_s
+
+    barrier = threading.Barrier(cfg["concurrency"], action=next_turn)
+    lock = threading.Lock()
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection(HOST, cfg["port"], timeout=REQUEST_TIMEOUT)
+        try:
+            while True:
+                try:
+                    barrier.wait(timeout=2 * REQUEST_TIMEOUT)
+                except threading.BrokenBarrierError:
+                    return  # a client stuck past every timeout: the counts show it
+                turn = state["begun"] - 1
+                if turn >= last:
+                    return
+                name, end, counted = names[turn % 2], state["end"], turn >= warm_turns
+                endpoint, recorder = cfg["endpoints"][name], recorders[name]
+                while time.perf_counter() < end:
+                    t0 = time.perf_counter()
+                    status, data = one_request(conn, endpoint, prefix, suffix)
+                    recorder.add(status, time.perf_counter() - t0, data, counted=counted)
+                    if counted and status == "201":
+                        with lock:
+                            ok_in_turn[turn] += 1
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(cfg["concurrency"])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ncpu = os.cpu_count() or 1
+    results = {}
+    for name in names:
+        spent = booked[name]
+        wall = max(spent["wall"], 1e-9)
+        cpu = {
+            "client_cores": spent["client"] / wall,
+            "server_cores": spent["server"] / wall,
+            "postgres_cores": spent["postgres"] / wall,
+            "machine_cores": spent["busy"] / max(spent["total"], 1e-9) * ncpu,
+        }
+        results[name] = summary(recorders[name], spent["wall"], cpu)
+    # Each send turn beside the bare turn after it, for the spread.
+    results["pair_ratios"] = [
+        send / bare if bare else 0.0 for send, bare in zip(turn_rates[::2], turn_rates[1::2], strict=False)
+    ]
+    results["turns"] = counted_turns // 2
+    return results
+
+
 def run_open(cfg: dict, prefix: bytes, suffix: bytes) -> dict:
     """Open loop: request i is due at start + i/rate whatever happened before; latency is
     measured from when it was due, so a server falling behind shows in the figures."""
@@ -309,8 +395,6 @@ def summary(recorder: Recorder, seconds: float, cpu: dict) -> dict:
         "ok": ok,
         "errors": len(latencies) - ok,
         "rate": ok / seconds if seconds else 0.0,
-        # Each latency in ms, for merging windows (see merged); 0.01 ms is finer than needed.
-        "latencies": [round(latency * 1000, 2) for latency in latencies],
         "p50": percentile(latencies, 50) * 1000,
         "p99": percentile(latencies, 99) * 1000,
         "max": latencies[-1] * 1000 if latencies else float("nan"),
@@ -325,7 +409,8 @@ def summary(recorder: Recorder, seconds: float, cpu: dict) -> dict:
 def load_main(config_path: str) -> int:
     cfg = json.loads(Path(config_path).read_text())
     prefix, suffix = split_template(Path(cfg["sample"]).read_bytes())
-    result = run_open(cfg, prefix, suffix) if cfg["mode"] == "open" else run_closed(cfg, prefix, suffix)
+    run = {"open": run_open, "closed": run_closed, "turns": run_turns}[cfg["mode"]]
+    result = run(cfg, prefix, suffix)
     print(json.dumps(result))
     return 0
 
@@ -426,7 +511,8 @@ class Server:
 def run_load(cfg: dict, work: Path) -> dict:
     config_path = work / f"load-{uuid.uuid4().hex}.json"
     config_path.write_text(json.dumps(cfg))
-    budget = cfg.get("warmup", 0) + cfg.get("duration", 0) + 2 * REQUEST_TIMEOUT + 30
+    loaded = cfg.get("duration", 0) * (2 if cfg["mode"] == "turns" else 1)
+    budget = cfg.get("warmup", 0) + loaded + 2 * REQUEST_TIMEOUT + 30
     done = subprocess.run(
         [sys.executable, __file__, "--load", str(config_path)],
         capture_output=True,
@@ -456,53 +542,32 @@ def closed_cfg(
     }
 
 
-def run_paired(server: Server, sample: Path, memo_headers: dict, bare_headers: dict, work: Path) -> dict:
-    """The send and bare endpoints at saturation in ROUNDS interleaved rounds (see ROUNDS):
-    each endpoint's windows merged into one result, and the ratio of every round."""
-    windows: dict[str, list[dict]] = {"memo": [], "bare": []}
-    ratios = []
-    duration = SATURATION_S / ROUNDS
-    for number in range(ROUNDS):
-        order = ("memo", "bare") if number % 2 == 0 else ("bare", "memo")
-        # The very first window also warms the freshly started server up.
-        for position, what in enumerate(order):
-            warmup = WARMUP_S if number == 0 and position == 0 else ROUND_WARMUP_S
-            headers = memo_headers if what == "memo" else bare_headers
-            cfg = closed_cfg(server, sample, headers, memo=what == "memo", warmup=warmup, duration=duration)
-            windows[what].append(run_load(cfg, work))
-        memo, bare = windows["memo"][-1], windows["bare"][-1]
-        ratios.append(memo["rate"] / bare["rate"] if bare["rate"] else 0.0)
-    return {"memo": merged(windows["memo"]), "bare": merged(windows["bare"]), "ratios": ratios}
-
-
-def merged(runs: list[dict]) -> dict:
-    """Closed-loop results of equally long windows as one: counts added up, rate and CPU
-    averaged, percentiles over all the latencies."""
-    latencies = sorted(latency for run in runs for latency in run["latencies"])
-
-    statuses: Counter[str] = Counter()
-    for run in runs:
-        statuses.update(run["statuses"])
-    n = len(runs)
-    cpu = {key: sum(run["cpu"][key] for run in runs) / n for key in runs[0]["cpu"]}
-    requests = sum(run["requests"] for run in runs)
-    rate = sum(run["rate"] for run in runs) / n
-    return {
-        "requests": requests,
-        "ok": sum(run["ok"] for run in runs),
-        "errors": sum(run["errors"] for run in runs),
-        "rate": rate,
-        "p50": percentile(latencies, 50),
-        "p99": percentile(latencies, 99),
-        "max": latencies[-1] if latencies else float("nan"),
-        "statuses": dict(statuses),
-        "all_ok": sum(run["all_ok"] for run in runs),
-        "samples": [sample for run in runs for sample in run["samples"]][:3],
-        "cpu": cpu,
-        "client_us_per_req": sum(run["client_us_per_req"] * run["requests"] for run in runs)
-        / max(1, requests),
-        "latencies": latencies,
+def run_saturation(server: Server, sample: Path, memo_headers: dict, bare_headers: dict, work: Path) -> dict:
+    """The send and bare endpoints at saturation, taking turns (see run_turns): each one's
+    result, the ratio of their rates, and the ratios of the turns side by side."""
+    endpoints = {
+        "memo": {"path": MEMO_PATH, "memo": True, "headers": memo_headers},
+        "bare": {"path": BARE_PATH, "memo": False, "headers": bare_headers},
     }
+    cfg = {
+        "mode": "turns",
+        "port": server.port,
+        "endpoints": endpoints,
+        "sample": str(sample),
+        "concurrency": CONCURRENCY,
+        "turn": TURN_S,
+        "warmup": WARMUP_S,
+        "duration": SATURATION_S,
+        "server_pids": server.workers(),
+    }
+    result = run_load(cfg, work)
+    memo, bare = result["memo"], result["bare"]
+    return {**result, "ratio": memo["rate"] / bare["rate"] if bare["rate"] else 0.0}
+
+
+def quartiles(values: list[float]) -> tuple[float, float, float]:
+    ordered = sorted(values)
+    return percentile(ordered, 25), percentile(ordered, 50), percentile(ordered, 75)
 
 
 def build_batch(prefix: bytes, suffix: bytes, count: int) -> bytes:
@@ -1003,7 +1068,10 @@ def main() -> int:
             server = Server(kind, env, work)
             servers.append(server)
             server.wait_ready()
-            results[kind] = {**run_paired(server, sample, memo_headers, bare_headers, work), "server": server}
+            results[kind] = {
+                **run_saturation(server, sample, memo_headers, bare_headers, work),
+                "server": server,
+            }
             if kind != kinds[-1]:
                 server.stop()
         chosen = "sync" if args.quick else pick_kind(results)
@@ -1083,9 +1151,8 @@ def main() -> int:
         print(
             f"\nSend API over HTTP on loopback: gunicorn 2 workers, PostgreSQL, Redis broker;"
             f" v1.2 Full example ({len(prefix) + 36 + len(suffix):,} bytes), fresh messageUUID each;"
-            f" closed loop: {ROUNDS} rounds of {SATURATION_S / ROUNDS:.0f} s per endpoint, the endpoints"
-            f" taking turns, after {WARMUP_S:.0f} s warm-up (then {ROUND_WARMUP_S:.0f} s a window);"
-            f" open loop: {OPEN_S:.0f} s after {OPEN_WARMUP_S:.0f} s"
+            f" closed loop: the endpoints taking turns of {TURN_S:.0f} s, {SATURATION_S:.0f} s each after"
+            f" {WARMUP_S:.0f} s warm-up; open loop: {OPEN_S:.0f} s after {OPEN_WARMUP_S:.0f} s"
         )
         print(
             table(
@@ -1114,12 +1181,13 @@ def main() -> int:
             )
 
         memo, bare = results[chosen]["memo"], results[chosen]["bare"]
-        ratio = statistics.median(results[chosen]["ratios"])
+        ratio = results[chosen]["ratio"]
         for kind in kinds:
+            low, middle, high = quartiles(results[kind]["pair_ratios"])
             print(
-                f"ratio send/bare by round, {kind}: "
-                + ", ".join(f"{r:.2f}x" for r in results[kind]["ratios"])
-                + f" (median {statistics.median(results[kind]['ratios']):.2f}x)"
+                f"ratio send/bare, {kind}: {results[kind]['ratio']:.2f}x over {results[kind]['turns']} turns"
+                f" each; a send turn beside the bare turn after it: median {middle:.2f}x,"
+                f" quartiles {low:.2f}x-{high:.2f}x"
             )
         print(
             f"client check: the load generator used {memo['cpu']['client_cores']:.2f} of a core"
@@ -1173,7 +1241,7 @@ def main() -> int:
             (
                 f"single-send >= {TARGET_RATIO}x bare endpoint",
                 ratio >= TARGET_RATIO,
-                f"{ratio:.2f}x, the median of {ROUNDS} paired rounds ({memo['rate']:,.0f}/s vs {bare['rate']:,.0f}/s bare)",
+                f"{ratio:.2f}x ({memo['rate']:,.0f}/s vs {bare['rate']:,.0f}/s bare, turn by turn)",
             ),
             (
                 f"p99 < {TARGET_P99_MS:.0f} ms at {OPEN_RATE:.0f}/s offered",
