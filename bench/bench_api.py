@@ -213,35 +213,6 @@ def one_request(
     return status, data
 
 
-def run_closed(cfg: dict, prefix: bytes, suffix: bytes) -> dict:
-    recorder = Recorder()
-    start = time.perf_counter()
-    warm_end = start + cfg["warmup"]
-    end = warm_end + cfg["duration"]
-
-    def worker() -> None:
-        conn = http.client.HTTPConnection(HOST, cfg["port"], timeout=REQUEST_TIMEOUT)
-        try:
-            while time.perf_counter() < end:
-                t0 = time.perf_counter()
-                status, data = one_request(conn, cfg, prefix, suffix)
-                t1 = time.perf_counter()
-                recorder.add(status, t1 - t0, data, counted=t0 >= warm_end and t1 <= end)
-        finally:
-            conn.close()
-
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(cfg["concurrency"])]
-    for thread in threads:
-        thread.start()
-    time.sleep(max(0.0, warm_end - time.perf_counter()))
-    before = cpu_snapshot(cfg["server_pids"])
-    time.sleep(max(0.0, end - time.perf_counter()))
-    after = cpu_snapshot(cfg["server_pids"])
-    for thread in threads:
-        thread.join(timeout=REQUEST_TIMEOUT + 5)
-    return summary(recorder, cfg["duration"], cpu_delta(before, after))
-
-
 def run_turns(cfg: dict, prefix: bytes, suffix: bytes) -> dict:
     """Closed loop on two endpoints taking turns of ``cfg["turn"]`` seconds, send first.
 
@@ -409,7 +380,7 @@ def summary(recorder: Recorder, seconds: float, cpu: dict) -> dict:
 def load_main(config_path: str) -> int:
     cfg = json.loads(Path(config_path).read_text())
     prefix, suffix = split_template(Path(cfg["sample"]).read_bytes())
-    run = {"open": run_open, "closed": run_closed, "turns": run_turns}[cfg["mode"]]
+    run = {"open": run_open, "turns": run_turns}[cfg["mode"]]
     result = run(cfg, prefix, suffix)
     print(json.dumps(result))
     return 0
@@ -523,23 +494,6 @@ def run_load(cfg: dict, work: Path) -> dict:
     if done.returncode != 0:
         raise RuntimeError(f"load generator failed: {done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def closed_cfg(
-    server: Server, sample: Path, headers: dict, *, memo: bool, warmup: float, duration: float
-) -> dict:
-    return {
-        "mode": "closed",
-        "port": server.port,
-        "path": MEMO_PATH if memo else BARE_PATH,
-        "memo": memo,
-        "headers": headers,
-        "sample": str(sample),
-        "concurrency": CONCURRENCY,
-        "warmup": warmup,
-        "duration": duration,
-        "server_pids": server.workers(),
-    }
 
 
 def run_saturation(server: Server, sample: Path, memo_headers: dict, bare_headers: dict, work: Path) -> dict:
