@@ -3,7 +3,7 @@
 Outside development, once Django is set up and the URLconf (and with it every view module) is
 imported, all the objects loaded so far are moved out of the cyclic garbage collector's sight
 with ``gc.freeze()``: they live as long as the process, and otherwise every full collection
-walks those some 130,000 objects again, a pause of a busy worker of 60-140 ms on the
+walks some 130,000 objects again, a pause of a busy worker of 60-140 ms on the
 2-core bench machine (20-35 ms frozen), which showed in the send API's p99.
 """
 
