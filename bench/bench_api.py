@@ -12,8 +12,10 @@
    in the hub's care), then the time two Celery worker processes take to judge it all (until
    the batch's summary receipt is written).
 
-Targets (issue 2): >= 300 msg/s, >= 0.5x the bare endpoint, p99 < 100 ms at 200 msg/s offered,
-the 10,000 batch answered in < 20 s. When a target is missed the server side is profiled
+Targets (issue 3): >= 300 msg/s, >= 0.5x the bare endpoint, p99 < 100 ms at 200 msg/s offered,
+the 10,000 batch answered in < 20 s, judged on gunicorn's sync workers, the class the hub ships
+(Dockerfile, docker-compose.yml); gthread workers are measured beside them for comparison
+(without ``--quick``). When a target is missed the server side is profiled
 in-process (cProfile over the same WSGI path) and the top costs are printed.
 
 Everything runs on 127.0.0.1; the bench creates and drops its own database (dp_bench_api),
@@ -954,9 +956,10 @@ def short_name(filename: str, line: int, name: str) -> str:
 # --- main ---------------------------------------------------------------------------------------
 
 
-def pick_kind(results: dict) -> str:
-    sync, gthread = results["sync"]["memo"]["rate"], results["gthread"]["memo"]["rate"]
-    return "gthread" if gthread > 1.1 * sync else "sync"
+#: The worker class the targets are judged on: the one the hub ships (gunicorn's default, which
+#: the Dockerfile and docker-compose.yml run, behind a buffering proxy). gthread is measured
+#: beside it, for comparison only.
+SHIPPED_KIND = "sync"
 
 
 def main() -> int:
@@ -1017,7 +1020,8 @@ def main() -> int:
         bare_headers = {"Content-Type": "application/xml"}
 
         results: dict[str, dict] = {}
-        kinds = ["sync"] if args.quick else ["sync", "gthread"]
+        # The shipped class last, so that its server is still running for the open loop and batch.
+        kinds = [SHIPPED_KIND] if args.quick else ["gthread", SHIPPED_KIND]
         for kind in kinds:
             server = Server(kind, env, work)
             servers.append(server)
@@ -1028,15 +1032,9 @@ def main() -> int:
             }
             if kind != kinds[-1]:
                 server.stop()
-        chosen = "sync" if args.quick else pick_kind(results)
-        server = results[chosen]["server"]
-        for kind in kinds:
-            if kind != chosen:
-                results[kind]["server"].stop()
-        if server.process.poll() is not None:  # the chosen one was stopped: start it again
-            server = Server(chosen, env, work)
-            servers.append(server)
-            server.wait_ready()
+        chosen = SHIPPED_KIND
+        server = results[chosen]["server"]  # measured last, still running
+        shown = sorted(kinds, key=lambda kind: kind != chosen)  # the judged class first
         open_cfg = {
             "mode": "open",
             "port": server.port,
@@ -1073,7 +1071,7 @@ def main() -> int:
 
         # --- report
         rows = []
-        for kind in kinds:
+        for kind in shown:
             for what in ("memo", "bare"):
                 r = results[kind][what]
                 rows.append(
@@ -1124,7 +1122,7 @@ def main() -> int:
                 ],
             )
         )
-        for kind in kinds:
+        for kind in shown:
             for what in ("memo", "bare"):
                 r = results[kind][what]
                 if r["errors"]:
@@ -1136,7 +1134,7 @@ def main() -> int:
 
         memo, bare = results[chosen]["memo"], results[chosen]["bare"]
         ratio = results[chosen]["ratio"]
-        for kind in kinds:
+        for kind in shown:
             low, middle, high = quartiles(results[kind]["pair_ratios"])
             print(
                 f"ratio send/bare, {kind}: {results[kind]['ratio']:.2f}x over {results[kind]['turns']} turns"
@@ -1213,9 +1211,11 @@ def main() -> int:
         }
         checks.append(("no failed requests under load", not failed, str(failed or "none")))
         if not args.quick:
+            other = results["gthread"]
             print(
-                f"worker class: {chosen} (sync {results['sync']['memo']['rate']:,.0f}/s,"
-                f" gthread {results['gthread']['memo']['rate']:,.0f}/s; gthread is chosen only if >10% faster)"
+                f"worker class judged: {chosen}, the one the Dockerfile runs ({results[chosen]['memo']['rate']:,.0f}/s,"
+                f" {results[chosen]['ratio']:.2f}x); gthread for comparison: {other['memo']['rate']:,.0f}/s,"
+                f" {other['ratio']:.2f}x (keep-alive spares both endpoints a connection per request)"
             )
         for name, ok, figure in checks:
             print(f"{verdict(ok):7s} {name}: {figure}")
