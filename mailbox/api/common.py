@@ -7,7 +7,9 @@ path (GET and POST ``/memos/``), :func:`by_method` sends each method to its own 
 
 from __future__ import annotations
 
-from django.http import HttpResponseNotAllowed
+import orjson
+from django.http import HttpResponse, HttpResponsePermanentRedirect
+from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.permissions import BasePermission
@@ -38,6 +40,45 @@ def error_body(code: str, message: str, field_errors=()) -> dict:
 
 def error_response(status_code: int, code: str, message: str, field_errors=()) -> Response:
     return Response(error_body(code, message, field_errors), status=status_code)
+
+
+def json_error(status_code: int, code: str, message: str) -> HttpResponse:
+    """An error in NgDP's body, answered without DRF (outside its views)."""
+    return HttpResponse(
+        orjson.dumps(error_body(code, message)), status=status_code, content_type="application/json"
+    )
+
+
+@csrf_exempt
+def not_found(request, *args, **kwargs):
+    """Any path under ``/apis/`` that names no operation: a 404 in NgDP's error body, where the
+    site would answer its HTML page (a system's client reads JSON). Where the path names an
+    operation once a slash is added, GET and HEAD are redirected there, as Django's
+    ``APPEND_SLASH`` does elsewhere; any other method is told the path, since a redirect
+    would lose its body."""
+    path = request.path_info
+    if not path.endswith("/") and _names_operation(request, path + "/"):
+        if request.method in ("GET", "HEAD"):
+            return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
+        return json_error(
+            status.HTTP_404_NOT_FOUND,
+            "NOT_FOUND",
+            f"No API operation at {request.path}; the operation's path ends in a slash: {request.path}/",
+        )
+    return json_error(
+        status.HTTP_404_NOT_FOUND,
+        "NOT_FOUND",
+        f"No API operation at {request.path}. Messages and receipts are named by their UUID,"
+        " as in /apis/v1/memos/<messageUUID>.",
+    )
+
+
+def _names_operation(request, path: str) -> bool:
+    try:
+        match = resolve(path, getattr(request, "urlconf", None))
+    except Resolver404:
+        return False
+    return match.func is not not_found
 
 
 _CODES = {
@@ -111,7 +152,14 @@ def by_method(**views):
     def dispatch(request, *args, **kwargs):
         handler = handlers.get(request.method)
         if handler is None:
-            return HttpResponseNotAllowed(list(handlers))
+            allowed = ", ".join(handlers)
+            response = json_error(
+                status.HTTP_405_METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                f"{request.method} is not an operation on {request.path}; it takes {allowed}.",
+            )
+            response["Allow"] = allowed
+            return response
         return handler(request, *args, **kwargs)
 
     # For the OpenAPI schema (mailbox/api/schema.py): which view documents which method (a
