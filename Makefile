@@ -42,6 +42,7 @@ messages: install
 
 lint: install
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 format: install
 	$(PY) -m ruff format .

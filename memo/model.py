@@ -462,9 +462,7 @@ class File:
     content: str = field(repr=False)
 
     @classmethod
-    def from_bytes(
-        cls, data: bytes, *, filename: str, encoding_format: str, language: str = "da"
-    ) -> File:
+    def from_bytes(cls, data: bytes, *, filename: str, encoding_format: str, language: str = "da") -> File:
         """Build a file from raw bytes, encoding them as base64."""
         return cls(
             encoding_format=encoding_format,
@@ -662,15 +660,11 @@ LAYOUT: dict[type, tuple[Binding, ...]] = {
     SORData: _leaves("sor", ("sorIdentifier", "sor_identifier"), ("entryName", "entry_name")),
     AttentionPerson: _leaves("memo", ("personID", "person_id"), ("label", "label")),
     EMail: _leaves("memo", ("emailAddress", "email_address"), ("relatedAgent", "related_agent")),
-    Telephone: _leaves(
-        "memo", ("telephoneNumber", "telephone_number"), ("relatedAgent", "related_agent")
-    ),
+    Telephone: _leaves("memo", ("telephoneNumber", "telephone_number"), ("relatedAgent", "related_agent")),
     ContentResponsible: _leaves(
         "memo", ("contentResponsibleID", "content_responsible_id"), ("label", "label")
     ),
-    GeneratingSystem: _leaves(
-        "memo", ("generatingSystemID", "generating_system_id"), ("label", "label")
-    ),
+    GeneratingSystem: _leaves("memo", ("generatingSystemID", "generating_system_id"), ("label", "label")),
     AttentionData: (
         Binding(_q("memo", "AttentionPerson"), "attention_person", AttentionPerson),
         Binding(_q("grd", "ProductionUnit"), "production_unit", ProductionUnit),
@@ -727,9 +721,7 @@ LAYOUT: dict[type, tuple[Binding, ...]] = {
     ),
     CPRData: _leaves("grd", ("cprNumber", "cpr_number"), ("name", "name")),
     CVRData: _leaves("grd", ("cvrNumber", "cvr_number"), ("companyName", "company_name")),
-    MotorVehicle: _leaves(
-        "dmv", ("licenseNumber", "license_number"), ("chassisNumber", "chassis_number")
-    ),
+    MotorVehicle: _leaves("dmv", ("licenseNumber", "license_number"), ("chassisNumber", "chassis_number")),
     PropertyNumber: _leaves("grd", ("propertyNumber", "property_number")),
     CaseID: _leaves("memo", ("caseID", "case_id"), ("caseSystem", "case_system")),
     KLEData: _leaves(
@@ -746,9 +738,7 @@ LAYOUT: dict[type, tuple[Binding, ...]] = {
         ("activityFacet", "activity_facet"),
         ("label", "label"),
     ),
-    Education: _leaves(
-        "udd", ("educationCode", "education_code"), ("educationName", "education_name")
-    ),
+    Education: _leaves("udd", ("educationCode", "education_code"), ("educationName", "education_name")),
     AdditionalContentData: _leaves(
         "memo",
         ("contentDataType", "content_data_type"),

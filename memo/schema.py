@@ -31,8 +31,7 @@ _ENTRY_FILES = {"1.1": "memo-1.1/memo.xsd", "1.2": "memo-1.2/memo.xsd"}
 DT_NS = "https://data.gov.dk/model/dataTypes/"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 UDD_NS = (
-    "https://www.dst.dk/da/TilSalg/Forskningsservice/Dokumentation/hoejkvalitetsvariable/"
-    "elevregister-2/udd#"
+    "https://www.dst.dk/da/TilSalg/Forskningsservice/Dokumentation/hoejkvalitetsvariable/elevregister-2/udd#"
 )
 
 #: How messages name elements of the MeMo family: MeMo's own by their local name, the
@@ -120,8 +119,7 @@ def _unknown_version(root: etree._Element, value: str | None, *, explicit: bool)
             "schema",
             f"/{name}",
             "schema.unknown-version",
-            f"{name} has no memoVersion attribute, so its MeMo version is unknown "
-            f"(expected {supported}).",
+            f"{name} has no memoVersion attribute, so its MeMo version is unknown (expected {supported}).",
         )
     return MemoError(
         "schema",
@@ -171,9 +169,7 @@ class _PathFinder:
                 candidates = children
             else:
                 prefix, name = match["prefix"], match["name"]
-                candidates = [
-                    c for c in children if c.prefix == prefix and etree.QName(c).localname == name
-                ]
+                candidates = [c for c in children if c.prefix == prefix and etree.QName(c).localname == name]
             if index > len(candidates):
                 return None
             node = candidates[index - 1]

@@ -157,9 +157,7 @@ def _write(parent: etree._Element, obj: Any, plan: _Plan) -> None:
         for item in items:
             if sub is not None:
                 if not isinstance(item, sub.cls):
-                    raise TypeError(
-                        f"{owner}.{name} must hold {sub.cls.__name__}, not {type(item).__name__}"
-                    )
+                    raise TypeError(f"{owner}.{name} must hold {sub.cls.__name__}, not {type(item).__name__}")
                 _write(_SubElement(parent, tag), item, sub)
                 continue
             if fmt is None:

@@ -152,9 +152,7 @@ def declared_constraints(module: ModuleType) -> set[str]:
     return {
         constraint.name
         for value in vars(module).values()
-        if isinstance(value, type)
-        and issubclass(value, models.Model)
-        and value.__module__ == module.__name__
+        if isinstance(value, type) and issubclass(value, models.Model) and value.__module__ == module.__name__
         for constraint in value._meta.constraints
     }
 

@@ -4,16 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('adminaccess', '0002_initial'),
-        ('rights', '0001_initial'),
+        ("adminaccess", "0002_initial"),
+        ("rights", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='system',
-            name='send_on_behalf_of',
-            field=models.ManyToManyField(blank=True, related_name='delegated_sender_systems', to='rights.organisation'),
+            model_name="system",
+            name="send_on_behalf_of",
+            field=models.ManyToManyField(
+                blank=True, related_name="delegated_sender_systems", to="rights.organisation"
+            ),
         ),
     ]

@@ -7,51 +7,89 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('adminaccess', '0003_system_send_on_behalf_of'),
-        ('mailbox', '0003_slim_indexes_for_mass_sends'),
-        ('rights', '0001_initial'),
+        ("adminaccess", "0003_system_send_on_behalf_of"),
+        ("mailbox", "0003_slim_indexes_for_mass_sends"),
+        ("rights", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='event',
-            name='actor_person',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='rights.person'),
+            model_name="event",
+            name="actor_person",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="rights.person",
+            ),
         ),
         migrations.AlterField(
-            model_name='event',
-            name='actor_user',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="event",
+            name="actor_user",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AlterField(
-            model_name='event',
-            name='mailbox',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='events', to='mailbox.mailbox'),
+            model_name="event",
+            name="mailbox",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="events",
+                to="mailbox.mailbox",
+            ),
         ),
         migrations.AlterField(
-            model_name='event',
-            name='occurred_at',
+            model_name="event",
+            name="occurred_at",
             field=models.DateTimeField(default=django.utils.timezone.now),
         ),
         migrations.AlterField(
-            model_name='event',
-            name='organisation',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='events', to='rights.organisation'),
+            model_name="event",
+            name="organisation",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="events",
+                to="rights.organisation",
+            ),
         ),
         migrations.AlterField(
-            model_name='event',
-            name='system',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='events', to='adminaccess.system'),
+            model_name="event",
+            name="system",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="events",
+                to="adminaccess.system",
+            ),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['system', '-occurred_at'], name='event_system_time_idx'),
+            model_name="event",
+            index=models.Index(fields=["system", "-occurred_at"], name="event_system_time_idx"),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(condition=models.Q(('mailbox__isnull', False)), fields=['mailbox', '-occurred_at'], name='event_mailbox_time_idx'),
+            model_name="event",
+            index=models.Index(
+                condition=models.Q(("mailbox__isnull", False)),
+                fields=["mailbox", "-occurred_at"],
+                name="event_mailbox_time_idx",
+            ),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('adminaccess', '0004_slim_indexes_for_mass_sends'),
+        ("adminaccess", "0004_slim_indexes_for_mass_sends"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='system',
-            name='certificate_expiry_warned_for',
+            model_name="system",
+            name="certificate_expiry_warned_for",
             field=models.CharField(blank=True, max_length=95),
         ),
     ]

@@ -6,43 +6,89 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('adminaccess', '0006_test_identity_and_citizen_service_events'),
-        ('mailbox', '0013_release_in_mailbox_order'),
-        ('rights', '0002_login_sessions_and_contact_verifications'),
+        ("adminaccess", "0006_test_identity_and_citizen_service_events"),
+        ("mailbox", "0013_release_in_mailbox_order"),
+        ("rights", "0002_login_sessions_and_contact_verifications"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='event',
-            name='actor_person',
-            field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='rights.person'),
+            model_name="event",
+            name="actor_person",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="rights.person",
+            ),
         ),
         migrations.AlterField(
-            model_name='event',
-            name='actor_user',
-            field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="event",
+            name="actor_user",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AlterField(
-            model_name='event',
-            name='mailbox',
-            field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='mailbox.mailbox'),
+            model_name="event",
+            name="mailbox",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="events",
+                to="mailbox.mailbox",
+            ),
         ),
         migrations.AlterField(
-            model_name='event',
-            name='message',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='mailbox.message'),
+            model_name="event",
+            name="message",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="events",
+                to="mailbox.message",
+            ),
         ),
         migrations.AlterField(
-            model_name='event',
-            name='organisation',
-            field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='rights.organisation'),
+            model_name="event",
+            name="organisation",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="events",
+                to="rights.organisation",
+            ),
         ),
         migrations.AlterField(
-            model_name='event',
-            name='system',
-            field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='adminaccess.system'),
+            model_name="event",
+            name="system",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="events",
+                to="adminaccess.system",
+            ),
         ),
     ]

@@ -12,7 +12,5 @@ def admin_nav(context):
     sections = sections_for(staff) if staff else []
     current = request.resolver_match.view_name if request.resolver_match else ""
     for section in sections:
-        section["current"] = current == section["url_name"] or (
-            current.startswith(section["url_name"] + "-")
-        )
+        section["current"] = current == section["url_name"] or (current.startswith(section["url_name"] + "-"))
     return {"sections": sections, "staff": staff, "request": request}

@@ -79,5 +79,3 @@ def page_schema(name: str, child: serializers.Field) -> serializers.Serializer:
             "totalPages": serializers.IntegerField(),
         },
     )
-
-

@@ -5,20 +5,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('mailbox', '0002_initial'),
+        ("mailbox", "0002_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='mailboxitem',
-            name='mailbox',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='items', to='mailbox.mailbox'),
+            model_name="mailboxitem",
+            name="mailbox",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="items",
+                to="mailbox.mailbox",
+            ),
         ),
         migrations.AlterField(
-            model_name='mailboxitem',
-            name='previous_folder',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='mailbox.folder'),
+            model_name="mailboxitem",
+            name="previous_folder",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="mailbox.folder",
+            ),
         ),
     ]

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('mailbox', '0003_slim_indexes_for_mass_sends'),
+        ("mailbox", "0003_slim_indexes_for_mass_sends"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='documentfile',
-            name='content',
-            field=models.FileField(blank=True, max_length=255, upload_to='documents/%Y/%m/%d/'),
+            model_name="documentfile",
+            name="content",
+            field=models.FileField(blank=True, max_length=255, upload_to="documents/%Y/%m/%d/"),
         ),
         migrations.AlterField(
-            model_name='documentfile',
-            name='sha256',
+            model_name="documentfile",
+            name="sha256",
             field=models.CharField(blank=True, max_length=64),
         ),
     ]

@@ -7,56 +7,116 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contactstructure', '0003_import_job'),
-        ('mailbox', '0005_fewer_message_indexes'),
-        ('rights', '0001_initial'),
+        ("contactstructure", "0003_import_job"),
+        ("mailbox", "0005_fewer_message_indexes"),
+        ("rights", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Draft',
+            name="Draft",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('label', models.CharField(blank=True, max_length=256)),
-                ('text', models.TextField(blank=True)),
-                ('field1', models.CharField(blank=True, max_length=256)),
-                ('field2', models.CharField(blank=True, max_length=256)),
-                ('message_uuid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('author', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='drafts', to='rights.person')),
-                ('contact_point', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='contactstructure.contactpoint')),
-                ('mailbox', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='drafts', to='mailbox.mailbox')),
-                ('reply_to', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='mailbox.message')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("label", models.CharField(blank=True, max_length=256)),
+                ("text", models.TextField(blank=True)),
+                ("field1", models.CharField(blank=True, max_length=256)),
+                ("field2", models.CharField(blank=True, max_length=256)),
+                ("message_uuid", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="drafts",
+                        to="rights.person",
+                    ),
+                ),
+                (
+                    "contact_point",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="contactstructure.contactpoint",
+                    ),
+                ),
+                (
+                    "mailbox",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="drafts",
+                        to="mailbox.mailbox",
+                    ),
+                ),
+                (
+                    "reply_to",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="mailbox.message",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='DraftAttachment',
+            name="DraftAttachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField()),
-                ('filename', models.CharField(max_length=255)),
-                ('mime_type', models.CharField(max_length=255)),
-                ('size', models.PositiveBigIntegerField()),
-                ('content', models.FileField(max_length=255, upload_to='drafts/%Y/%m/%d/')),
-                ('draft', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='mailbox.draft')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField()),
+                ("filename", models.CharField(max_length=255)),
+                ("mime_type", models.CharField(max_length=255)),
+                ("size", models.PositiveBigIntegerField()),
+                ("content", models.FileField(max_length=255, upload_to="drafts/%Y/%m/%d/")),
+                (
+                    "draft",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attachments",
+                        to="mailbox.draft",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position'],
+                "ordering": ["position"],
             },
         ),
         migrations.AddIndex(
-            model_name='draft',
-            index=models.Index(fields=['mailbox', 'author', '-updated_at'], name='draft_list_idx'),
+            model_name="draft",
+            index=models.Index(fields=["mailbox", "author", "-updated_at"], name="draft_list_idx"),
         ),
         migrations.AddConstraint(
-            model_name='draft',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('contact_point__isnull', True), ('reply_to__isnull', False)), models.Q(('contact_point__isnull', False), ('reply_to__isnull', True)), _connector='OR'), name='draft_to_a_contact_point_or_a_reply'),
+            model_name="draft",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("contact_point__isnull", True), ("reply_to__isnull", False)),
+                    models.Q(("contact_point__isnull", False), ("reply_to__isnull", True)),
+                    _connector="OR",
+                ),
+                name="draft_to_a_contact_point_or_a_reply",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='draftattachment',
-            constraint=models.UniqueConstraint(fields=('draft', 'position'), name='draftattachment_position_unique'),
+            model_name="draftattachment",
+            constraint=models.UniqueConstraint(
+                fields=("draft", "position"), name="draftattachment_position_unique"
+            ),
         ),
     ]

@@ -23,20 +23,28 @@ def drop_gin_index(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('mailbox', '0006_draft_and_draft_attachment'),
+        ("mailbox", "0006_draft_and_draft_attachment"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='MessageText',
+            name="MessageText",
             fields=[
-                ('message', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='search_text', serialize=False, to='mailbox.message')),
-                ('text', models.TextField(blank=True)),
-                ('vector', django.contrib.postgres.search.SearchVectorField(blank=True, null=True)),
-                ('problems', models.JSONField(blank=True, default=list)),
-                ('indexed_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "message",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="search_text",
+                        serialize=False,
+                        to="mailbox.message",
+                    ),
+                ),
+                ("text", models.TextField(blank=True)),
+                ("vector", django.contrib.postgres.search.SearchVectorField(blank=True, null=True)),
+                ("problems", models.JSONField(blank=True, default=list)),
+                ("indexed_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.RunPython(create_gin_index, drop_gin_index),

@@ -8,23 +8,22 @@ from django.db import migrations, models
 # The foreign keys' own indexes are dropped by plain SQL rather than by AlterField, which would
 # also drop and re-create (and so re-validate over every row) each foreign-key constraint.
 OLD_INDEXES = [
-    ('mailbox_delivery', 'recipient_system_id', 'mailbox_delivery_recipient_system_id_484f436e'),
-    ('mailbox_message', 'contact_point_id', 'mailbox_message_contact_point_id_7170db2a'),
-    ('mailbox_message', 'recipient_mailbox_id', 'mailbox_message_recipient_mailbox_id_a21b45ec'),
-    ('mailbox_message', 'recipient_organisation_id', 'mailbox_message_recipient_organisation_id_cdfbabd5'),
-    ('mailbox_message', 'recipient_system_id', 'mailbox_message_recipient_system_id_11d041b8'),
-    ('mailbox_message', 'reply_to_id', 'mailbox_message_reply_to_id_8384ece8'),
-    ('mailbox_message', 'sender_system_id', 'mailbox_message_sender_system_id_368e72d3'),
+    ("mailbox_delivery", "recipient_system_id", "mailbox_delivery_recipient_system_id_484f436e"),
+    ("mailbox_message", "contact_point_id", "mailbox_message_contact_point_id_7170db2a"),
+    ("mailbox_message", "recipient_mailbox_id", "mailbox_message_recipient_mailbox_id_a21b45ec"),
+    ("mailbox_message", "recipient_organisation_id", "mailbox_message_recipient_organisation_id_cdfbabd5"),
+    ("mailbox_message", "recipient_system_id", "mailbox_message_recipient_system_id_11d041b8"),
+    ("mailbox_message", "reply_to_id", "mailbox_message_reply_to_id_8384ece8"),
+    ("mailbox_message", "sender_system_id", "mailbox_message_sender_system_id_368e72d3"),
 ]
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('adminaccess', '0006_test_identity_and_citizen_service_events'),
-        ('contactstructure', '0005_import_job_confirmed_by'),
-        ('mailbox', '0007_message_text_for_search'),
-        ('rights', '0002_login_sessions_and_contact_verifications'),
+        ("adminaccess", "0006_test_identity_and_citizen_service_events"),
+        ("contactstructure", "0005_import_job_confirmed_by"),
+        ("mailbox", "0007_message_text_for_search"),
+        ("rights", "0002_login_sessions_and_contact_verifications"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -32,74 +31,154 @@ class Migration(migrations.Migration):
         migrations.SeparateDatabaseAndState(
             state_operations=[
                 migrations.AlterField(
-                    model_name='delivery',
-                    name='recipient_system',
-                    field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='deliveries', to='adminaccess.system'),
+                    model_name="delivery",
+                    name="recipient_system",
+                    field=models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="deliveries",
+                        to="adminaccess.system",
+                    ),
                 ),
                 migrations.AlterField(
-                    model_name='message',
-                    name='contact_point',
-                    field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='messages', to='contactstructure.contactpoint'),
+                    model_name="message",
+                    name="contact_point",
+                    field=models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="messages",
+                        to="contactstructure.contactpoint",
+                    ),
                 ),
                 migrations.AlterField(
-                    model_name='message',
-                    name='recipient_mailbox',
-                    field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='received_messages', to='mailbox.mailbox'),
+                    model_name="message",
+                    name="recipient_mailbox",
+                    field=models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="received_messages",
+                        to="mailbox.mailbox",
+                    ),
                 ),
                 migrations.AlterField(
-                    model_name='message',
-                    name='recipient_organisation',
-                    field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='received_messages', to='rights.organisation'),
+                    model_name="message",
+                    name="recipient_organisation",
+                    field=models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="received_messages",
+                        to="rights.organisation",
+                    ),
                 ),
                 migrations.AlterField(
-                    model_name='message',
-                    name='recipient_system',
-                    field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='routed_messages', to='adminaccess.system'),
+                    model_name="message",
+                    name="recipient_system",
+                    field=models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="routed_messages",
+                        to="adminaccess.system",
+                    ),
                 ),
                 migrations.AlterField(
-                    model_name='message',
-                    name='reply_to',
-                    field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='replies', to='mailbox.message'),
+                    model_name="message",
+                    name="reply_to",
+                    field=models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="replies",
+                        to="mailbox.message",
+                    ),
                 ),
                 migrations.AlterField(
-                    model_name='message',
-                    name='sender_system',
-                    field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='sent_messages', to='adminaccess.system'),
+                    model_name="message",
+                    name="sender_system",
+                    field=models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sent_messages",
+                        to="adminaccess.system",
+                    ),
                 ),
             ],
             database_operations=[
                 migrations.RunSQL(
                     sql=[f'DROP INDEX IF EXISTS "{name}"' for _, _, name in OLD_INDEXES],
-                    reverse_sql=[f'CREATE INDEX "{name}" ON "{table}" ("{column}")' for table, column, name in OLD_INDEXES],
+                    reverse_sql=[
+                        f'CREATE INDEX "{name}" ON "{table}" ("{column}")'
+                        for table, column, name in OLD_INDEXES
+                    ],
                 ),
             ],
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(condition=models.Q(('recipient_system__isnull', False)), fields=['recipient_system'], name='delivery_recipient_system_idx'),
+            model_name="delivery",
+            index=models.Index(
+                condition=models.Q(("recipient_system__isnull", False)),
+                fields=["recipient_system"],
+                name="delivery_recipient_system_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(('sender_system__isnull', False)), fields=['sender_system'], name='message_sender_system_idx'),
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(("sender_system__isnull", False)),
+                fields=["sender_system"],
+                name="message_sender_system_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(('recipient_mailbox__isnull', False)), fields=['recipient_mailbox'], name='message_recipient_mailbox_idx'),
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(("recipient_mailbox__isnull", False)),
+                fields=["recipient_mailbox"],
+                name="message_recipient_mailbox_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(('recipient_organisation__isnull', False)), fields=['recipient_organisation'], name='message_recipient_org_idx'),
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(("recipient_organisation__isnull", False)),
+                fields=["recipient_organisation"],
+                name="message_recipient_org_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(('contact_point__isnull', False)), fields=['contact_point'], name='message_contact_point_idx'),
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(("contact_point__isnull", False)),
+                fields=["contact_point"],
+                name="message_contact_point_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(('recipient_system__isnull', False)), fields=['recipient_system'], name='message_recipient_system_idx'),
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(("recipient_system__isnull", False)),
+                fields=["recipient_system"],
+                name="message_recipient_system_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(('reply_to__isnull', False)), fields=['reply_to'], name='message_reply_to_idx'),
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(("reply_to__isnull", False)),
+                fields=["reply_to"],
+                name="message_reply_to_idx",
+            ),
         ),
     ]

@@ -7,43 +7,76 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('rights', '0001_initial'),
+        ("rights", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ContactVerification',
+            name="ContactVerification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('EMAIL', 'E-mail'), ('SMS', 'SMS')], max_length=8)),
-                ('address', models.CharField(max_length=254)),
-                ('code_hash', models.CharField(max_length=64)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('expires_at', models.DateTimeField()),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contact_verifications', to='rights.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("channel", models.CharField(choices=[("EMAIL", "E-mail"), ("SMS", "SMS")], max_length=8)),
+                ("address", models.CharField(max_length=254)),
+                ("code_hash", models.CharField(max_length=64)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("expires_at", models.DateTimeField()),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contact_verifications",
+                        to="rights.person",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('person', 'channel'), name='contactverification_one_pending_per_channel'), models.CheckConstraint(condition=models.Q(('channel__in', ['EMAIL', 'SMS'])), name='contactverification_channel_valid')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("person", "channel"), name="contactverification_one_pending_per_channel"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("channel__in", ["EMAIL", "SMS"])),
+                        name="contactverification_channel_valid",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='LoginSession',
+            name="LoginSession",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('session_key', models.CharField(max_length=40, unique=True)),
-                ('user_agent', models.CharField(blank=True, max_length=400)),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True)),
-                ('signed_in_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_seen_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('notifications_enabled', models.BooleanField(default=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='login_sessions', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("session_key", models.CharField(max_length=40, unique=True)),
+                ("user_agent", models.CharField(blank=True, max_length=400)),
+                ("ip_address", models.GenericIPAddressField(blank=True, null=True)),
+                ("signed_in_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("last_seen_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("notifications_enabled", models.BooleanField(default=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="login_sessions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-last_seen_at', '-pk'],
-                'indexes': [models.Index(fields=['user', '-last_seen_at'], name='loginsession_user_seen_idx')],
+                "ordering": ["-last_seen_at", "-pk"],
+                "indexes": [
+                    models.Index(fields=["user", "-last_seen_at"], name="loginsession_user_seen_idx")
+                ],
             },
         ),
     ]

@@ -120,9 +120,7 @@ def test_a_system_id_belongs_to_one_system():
 
 
 def _event() -> Event:
-    return event_log_write(
-        tag=Event.Tag.ROLE_GRANTED, organisation=OrganisationFactory(), subject="12345678"
-    )
+    return event_log_write(tag=Event.Tag.ROLE_GRANTED, organisation=OrganisationFactory(), subject="12345678")
 
 
 def _unchanged(event: Event) -> bool:

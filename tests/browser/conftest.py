@@ -22,7 +22,6 @@ if CHROMIUM is None:
     pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
 
-
 @pytest.fixture(scope="package")
 def browser():
     # Playwright's sync API runs an event loop in this thread while it lives; the ORM calls the

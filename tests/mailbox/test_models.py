@@ -186,9 +186,7 @@ def test_an_open_ended_exemption_covers_every_day_from_its_start():
 
 
 def test_an_ended_exemption_covers_nothing():
-    exemption = make_exemption(
-        valid_from=date(2025, 3, 1), valid_until=date(2025, 3, 31), ended_at=NOON
-    )
+    exemption = make_exemption(valid_from=date(2025, 3, 1), valid_until=date(2025, 3, 31), ended_at=NOON)
     assert exemption.covers(date(2025, 3, 15)) is False
 
 
@@ -392,9 +390,7 @@ def test_an_action_may_have_a_url_or_a_reservation():
 
 def test_a_message_is_notified_once_per_channel_and_address():
     message = make_message()
-    Notification.objects.create(
-        message=message, channel=Notification.Channel.EMAIL, address="k@example.dk"
-    )
+    Notification.objects.create(message=message, channel=Notification.Channel.EMAIL, address="k@example.dk")
     with violates("notification_once_per_channel_and_address", Notification):
         Notification.objects.create(
             message=message, channel=Notification.Channel.EMAIL, address="k@example.dk"
@@ -411,7 +407,6 @@ def test_a_message_may_be_notified_on_several_channels_and_addresses():
     ]:
         Notification.objects.create(message=message, channel=channel, address=address)
     assert message.notifications.count() == 4
-
 
 
 def _draft(**fields):

@@ -354,7 +354,7 @@ class _Generator:
             expect = frozenset({"schema.too-long"}) if length > limit else frozenset()
             self.mutate(f"length:{kind}:{length}{letter}", element, set_text(letter * length), expect)
         self.mutate(f"padded:{kind}", element, set_text(f"  {element.text or ''}\n"))
-        self.mutate(f"markup-in-text:{kind}", element, set_text("<b>&amp;</b> \"quoted\""))
+        self.mutate(f"markup-in-text:{kind}", element, set_text('<b>&amp;</b> "quoted"'))
 
     def namespaces(self, rng: random.Random) -> None:
         kinds = list(self.kinds.items())
@@ -476,13 +476,19 @@ class _Generator:
         for action in actions[:1]:
 
             def both_targets(_: etree._Element, node: etree._Element) -> None:
-                node.append(etree.fromstring(f"<m:EntryPoint xmlns:m='{MEMO}'><m:url>https://a.dk</m:url></m:EntryPoint>"))
-                node.append(etree.fromstring(
-                    f"<m:Reservation xmlns:m='{MEMO}'><m:description>d</m:description>"
-                    f"<m:reservationUUID>{GOOD_UUID}</m:reservationUUID><m:abstract>a</m:abstract>"
-                    "<m:location>l</m:location><m:startDateTime>2020-01-01T10:00:00Z</m:startDateTime>"
-                    "<m:endDateTime>2020-01-01T11:00:00Z</m:endDateTime></m:Reservation>"
-                ))
+                node.append(
+                    etree.fromstring(
+                        f"<m:EntryPoint xmlns:m='{MEMO}'><m:url>https://a.dk</m:url></m:EntryPoint>"
+                    )
+                )
+                node.append(
+                    etree.fromstring(
+                        f"<m:Reservation xmlns:m='{MEMO}'><m:description>d</m:description>"
+                        f"<m:reservationUUID>{GOOD_UUID}</m:reservationUUID><m:abstract>a</m:abstract>"
+                        "<m:location>l</m:location><m:startDateTime>2020-01-01T10:00:00Z</m:startDateTime>"
+                        "<m:endDateTime>2020-01-01T11:00:00Z</m:endDateTime></m:Reservation>"
+                    )
+                )
 
             def bare(_: etree._Element, node: etree._Element) -> None:
                 for child in list(node)[2:]:
@@ -504,9 +510,11 @@ class _Generator:
         if sender is not None:
 
             def representative(_: etree._Element, node: etree._Element) -> None:
-                node.append(etree.fromstring(
-                    f"<m:Representative xmlns:m='{MEMO}'><m:label>Agent</m:label></m:Representative>"
-                ))
+                node.append(
+                    etree.fromstring(
+                        f"<m:Representative xmlns:m='{MEMO}'><m:label>Agent</m:label></m:Representative>"
+                    )
+                )
 
             def empty_representative(_: etree._Element, node: etree._Element) -> None:
                 node.append(etree.Element(f"{{{MEMO}}}Representative"))
@@ -570,12 +578,16 @@ class _Generator:
         body = re.sub(rb"^\xef\xbb\xbf|<\?xml[^>]*\?>|<!--.*?-->", b"", self.source, flags=re.S)
         self.raw("default-namespace", body.replace(b"xmlns:memo=", b"xmlns=").replace(b"memo:", b""))
         self.raw("other-prefix", body.replace(b"xmlns:memo=", b"xmlns:m=").replace(b"memo:", b"m:"))
-        self.raw("cdata-text", body.replace(b"<memo:label>", b"<memo:label><![CDATA[", 1).replace(
-            b"</memo:label>", b"]]></memo:label>", 1
-        ))
-        self.raw("character-references", body.replace(b">DIGITALPOST<", b">&#68;IGITALPOST<").replace(
-            b">NEMSMS<", b">&#x4E;EMSMS<"
-        ))
+        self.raw(
+            "cdata-text",
+            body.replace(b"<memo:label>", b"<memo:label><![CDATA[", 1).replace(
+                b"</memo:label>", b"]]></memo:label>", 1
+            ),
+        )
+        self.raw(
+            "character-references",
+            body.replace(b">DIGITALPOST<", b">&#68;IGITALPOST<").replace(b">NEMSMS<", b">&#x4E;EMSMS<"),
+        )
         self.raw(
             "undeclared-prefix-stripped",
             body.replace(b"<memo:MessageHeader>", b"<MessageHeader>", 1).replace(
@@ -608,9 +620,7 @@ def _params() -> Iterator[object]:
     if not MUTATIONS:
         yield pytest.param(
             None,
-            marks=pytest.mark.skip(
-                reason=f"official MeMo reference material not found at {reference_dir()}"
-            ),
+            marks=pytest.mark.skip(reason=f"official MeMo reference material not found at {reference_dir()}"),
             id="no-reference",
         )
         return
@@ -656,9 +666,7 @@ def test_our_schema_gives_the_official_verdict(
 
 
 def test_mutations_cover_both_verdicts(official: dict[str, etree.XMLSchema]) -> None:
-    verdicts = [
-        official[m.version].validate(etree.fromstring(m.data, _PARSER)) for m in MUTATIONS
-    ]
+    verdicts = [official[m.version].validate(etree.fromstring(m.data, _PARSER)) for m in MUTATIONS]
     valid, invalid = verdicts.count(True), verdicts.count(False)
     print(f"\n{len(MUTATIONS)} mutations: {valid} valid, {invalid} invalid under the official XSD")
     assert len(MUTATIONS) >= 200

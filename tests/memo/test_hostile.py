@@ -39,13 +39,11 @@ CLOSE = b"</memo:Message>"
 #: A small, schema-valid MeMo 1.2 message; the truncation cases cut it everywhere.
 MESSAGE = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n'
-    b"<!-- a letter from the municipality -->\n"
-    + OPEN
-    + b"<memo:MessageHeader>"
+    b"<!-- a letter from the municipality -->\n" + OPEN + b"<memo:MessageHeader>"
     b"<memo:messageType>DIGITALPOST</memo:messageType>"
     b"<memo:messageUUID>0f8fad5b-d9cb-469f-a165-70867728950e</memo:messageUUID>"
     b"<memo:label>Din ans\xc3\xb8gning &amp; svar</memo:label>"
-    b'<memo:Sender><memo:senderID>29189846</memo:senderID><memo:idType>CVR</memo:idType>'
+    b"<memo:Sender><memo:senderID>29189846</memo:senderID><memo:idType>CVR</memo:idType>"
     b"<memo:label>Kommunen</memo:label></memo:Sender>"
     b"<memo:Recipient><memo:recipientID>0101701234</memo:recipientID>"
     b"<memo:idType>CPR</memo:idType></memo:Recipient>"
@@ -63,9 +61,7 @@ def _doctype(subset: str, body: bytes = b"&x;") -> bytes:
 
 
 def _billion_laughs() -> bytes:
-    entities = ['<!ENTITY x0 "ha">'] + [
-        f'<!ENTITY x{i} "{f"&x{i - 1};" * 10}">' for i in range(1, 10)
-    ]
+    entities = ['<!ENTITY x0 "ha">'] + [f'<!ENTITY x{i} "{f"&x{i - 1};" * 10}">' for i in range(1, 10)]
     return _doctype("".join(entities), b"&x9;")
 
 
@@ -104,7 +100,6 @@ class Hostile:
     big: bool = False
 
 
-
 CASES: dict[str, Hostile] = {
     case.name: case
     for case in [
@@ -138,8 +133,9 @@ CASES: dict[str, Hostile] = {
         Hostile(
             "doctype-after-bom-declaration-and-pi",
             "xml.doctype-forbidden",
-            lambda: b'\xef\xbb\xbf<?xml version="1.0"?>\n<?style x?>\n<!-- c -->'
-            + _doctype('<!ENTITY x "y">'),
+            lambda: (
+                b'\xef\xbb\xbf<?xml version="1.0"?>\n<?style x?>\n<!-- c -->' + _doctype('<!ENTITY x "y">')
+            ),
         ),
         Hostile(
             "entity-reference-without-doctype",
@@ -426,9 +422,7 @@ def test_a_schema_location_hint_cannot_swap_in_a_permissive_schema(tmp_path: Pat
         f'xsi:schemaLocation="{MEMO_NS} {permissive.as_uri()}"><memo:junk/></memo:Message>'
     ).encode()
     errors = validate_schema(parse_tree(data))
-    assert [(e.path, e.code) for e in errors] == [
-        ("/Message/junk", "schema.unexpected-element")
-    ]
+    assert [(e.path, e.code) for e in errors] == [("/Message/junk", "schema.unexpected-element")]
 
 
 def test_xinclude_is_left_as_an_element_and_refused_by_the_schema() -> None:
@@ -442,8 +436,7 @@ def test_xinclude_is_left_as_an_element_and_refused_by_the_schema() -> None:
     errors = validate_schema(root)
     assert [(e.path, e.code) for e in errors] == [("/Message/include", "schema.unexpected-element")]
     assert errors[0].message == (
-        "include (in namespace http://www.w3.org/2001/XInclude) is not allowed here; "
-        "expected MessageBody."
+        "include (in namespace http://www.w3.org/2001/XInclude) is not allowed here; expected MessageBody."
     )
 
 

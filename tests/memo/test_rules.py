@@ -620,9 +620,34 @@ def _strict_size(text: str) -> int | None:
 
 
 BASE64_CASES = [
-    "", "QQ==", "QUI=", "QUJD", "QUJDRA==", "Q", "QQ", "QQ=", "QQ===", "====", "=QQQ", "Q=QQ",
-    "QQ=A", "QUJD\nRA==", "QU JD", "QQ\r\n==", "QQ=\n=", "QUJD!", "QUJD\x00", "QUJ\u00e6",
-    "AB+/", "AB-_", "QUJD====", "QUJDRA=", " QUJD ", "\tQUJD\t", "QUJDR", "Q\u00a0UJD",
+    "",
+    "QQ==",
+    "QUI=",
+    "QUJD",
+    "QUJDRA==",
+    "Q",
+    "QQ",
+    "QQ=",
+    "QQ===",
+    "====",
+    "=QQQ",
+    "Q=QQ",
+    "QQ=A",
+    "QUJD\nRA==",
+    "QU JD",
+    "QQ\r\n==",
+    "QQ=\n=",
+    "QUJD!",
+    "QUJD\x00",
+    "QUJ\u00e6",
+    "AB+/",
+    "AB-_",
+    "QUJD====",
+    "QUJDRA=",
+    " QUJD ",
+    "\tQUJD\t",
+    "QUJDR",
+    "Q\u00a0UJD",
 ]
 
 

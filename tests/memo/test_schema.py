@@ -133,9 +133,7 @@ def test_a_small_message_is_valid_under_its_own_version(version: str) -> None:
         "negative-location-number",
     ],
 )
-def test_the_standard_accepts_these_less_obvious_forms(
-    version: str, change: tuple[str, str]
-) -> None:
+def test_the_standard_accepts_these_less_obvious_forms(version: str, change: tuple[str, str]) -> None:
     assert found(edit(message(version), change)) == []
 
 
@@ -456,8 +454,7 @@ def test_a_default_namespace_message_gets_the_same_paths_as_a_prefixed_one() -> 
                 "schema",
                 f"{HEADER}/label",
                 "schema.unexpected-element",
-                "label (in no namespace) is not allowed here; expected one of messageID, "
-                "messageCode, label.",
+                "label (in no namespace) is not allowed here; expected one of messageID, messageCode, label.",
             ),
         ),
         (
@@ -576,9 +573,7 @@ def test_a_1_1_message_checked_as_1_2_names_the_attribute_1_2_dropped() -> None:
     ],
     ids=["base64", "enumeration-beyond-libxml2-message-limit", "pattern", "enumeration"],
 )
-def test_long_values_are_shortened_in_messages(
-    field: str, value: str, code: str, wording: str
-) -> None:
+def test_long_values_are_shortened_in_messages(field: str, value: str, code: str, wording: str) -> None:
     # libxml2 quotes the whole value (cutting its message off near 64,000 characters).
     (error,) = validate_schema(parse_tree(edit(message(), (field, value))))
     assert (error.code, error.message) == (code, wording)
@@ -607,8 +602,7 @@ def test_a_missing_memo_version_is_a_single_error() -> None:
             "schema",
             "/Message",
             "schema.unknown-version",
-            "Message has no memoVersion attribute, so its MeMo version is unknown "
-            "(expected 1.1 or 1.2).",
+            "Message has no memoVersion attribute, so its MeMo version is unknown (expected 1.1 or 1.2).",
         )
     ]
 

@@ -127,9 +127,7 @@ def test_a_well_formed_or_empty_nemsms_mobile_saves(mobile):
 
 def test_a_user_holds_a_role_in_an_organisation_only_once():
     authority, person = OrganisationFactory(), PersonFactory()
-    StaffRole.objects.create(
-        user=person.user, organisation=authority, role=StaffRole.Role.EVENT_LOG_READER
-    )
+    StaffRole.objects.create(user=person.user, organisation=authority, role=StaffRole.Role.EVENT_LOG_READER)
     with violates("staffrole_unique_per_user_org_role", StaffRole):
         StaffRole.objects.create(
             user=person.user, organisation=authority, role=StaffRole.Role.EVENT_LOG_READER
@@ -169,9 +167,7 @@ def test_an_access_may_end_a_microsecond_after_it_starts_or_never():
 def test_a_grantee_has_one_live_grant_per_mailbox():
     first = make_access()
     with violates("mailboxaccess_one_live_grant", MailboxAccess):
-        make_access(
-            mailbox=first.mailbox, grantee=first.grantee, level=MailboxAccess.Level.READ_WRITE
-        )
+        make_access(mailbox=first.mailbox, grantee=first.grantee, level=MailboxAccess.Level.READ_WRITE)
 
 
 def test_a_grant_can_be_replaced_once_the_live_one_is_revoked():
@@ -212,9 +208,7 @@ def test_an_open_ended_access_stays_active():
 
 
 def test_a_revoked_access_is_inactive_even_within_its_period():
-    access = make_access(
-        valid_from=MIDNIGHT, valid_until=MIDNIGHT + timedelta(days=31), revoked_at=MIDNIGHT
-    )
+    access = make_access(valid_from=MIDNIGHT, valid_until=MIDNIGHT + timedelta(days=31), revoked_at=MIDNIGHT)
     assert access.is_active(MIDNIGHT + timedelta(days=1)) is False
 
 

@@ -68,9 +68,7 @@ def test_it_refuses_a_cvr_that_is_already_registered():
     before = _counts()
     with pytest.raises(ValidationError) as refused:
         organisation_create(cvr=" 12345678", name="Twin", kind=Organisation.Kind.COMPANY)
-    assert refused.value.message_dict == {
-        "cvr": ["An organisation with CVR 12345678 already exists."]
-    }
+    assert refused.value.message_dict == {"cvr": ["An organisation with CVR 12345678 already exists."]}
     assert _counts() == before
 
 
@@ -87,9 +85,7 @@ def test_it_refuses_an_unknown_kind(kind):
 def test_it_refuses_a_sender_power_for_a_company(power):
     before = _counts()
     with pytest.raises(ValidationError) as refused:
-        organisation_create(
-            cvr="12345678", name="A/S", kind=Organisation.Kind.COMPANY, **{power: True}
-        )
+        organisation_create(cvr="12345678", name="A/S", kind=Organisation.Kind.COMPANY, **{power: True})
     assert refused.value.message_dict == {
         "kind": ["Only authorities may send legal notifications or mandatory post."]
     }
@@ -205,4 +201,3 @@ def test_it_refuses_an_unknown_role(role):
         staff_role_grant(user=clerk.user, organisation=authority, role=role)
     assert refused.value.message_dict == {"role": [f"Unknown role {role!r}."]}
     assert StaffRole.objects.count() == 0
-

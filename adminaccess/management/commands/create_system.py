@@ -22,7 +22,6 @@ from rights.services import validate_cvr
 FLAGS = {"organisation": "--organisation", "is_default": "--default"}
 
 
-
 class Command(BaseCommand):
     help = "Create a sender or recipient system with an API token; print both as JSON."
 

@@ -28,7 +28,6 @@ FLAGS = {
 }
 
 
-
 def comma_list(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 

@@ -23,7 +23,6 @@ DEFAULT_REASON = "Exempted by command"
 ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 
 
-
 def parse_date(flag: str, value: str | None) -> date | None:
     if value is None:
         return None

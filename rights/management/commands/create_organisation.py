@@ -23,7 +23,6 @@ FLAGS = {
 }
 
 
-
 class Command(BaseCommand):
     help = "Create an organisation (authority or company) with its mailbox; print it as JSON."
 

@@ -21,7 +21,6 @@ from rights.services import person_create
 MOBILE = re.compile(r"^\+?[0-9]{8,15}\Z")
 
 
-
 class Command(BaseCommand):
     help = "Create a person (citizen) with a mailbox; print it as JSON."
 
