@@ -149,15 +149,24 @@ def memo_send(
         existing = _existing(sender, memo.header.message_uuid, hashlib.sha256(data).hexdigest())
         if existing is None:
             raise
+        # Where the first send's answer was lost with its connection, its wake-up was too:
+        # the resend wakes delivery, rather than leave the message to the sweep.
+        pending = Delivery.objects.filter(message_id=existing.message_id, state=Delivery.State.PENDING)
+        for delivery_pk in pending.values_list("pk", flat=True):
+            _wake_delivery(delivery_pk)
         return SendResult(existing, created=False)
     receipt, delivery = stored
     if delivery.state == Delivery.State.PENDING:
-        from mailbox.tasks import deliver, deliver_many
-
-        # One task per 100 ms window for all the messages this process accepted in it, not one
-        # publish per message; the outbox row is the record (see digitalpost/queueing.py).
-        wake_up_after_commit(deliver, deliver_many, delivery.pk)
+        _wake_delivery(delivery.pk)
     return SendResult(receipt, created=True)
+
+
+def _wake_delivery(delivery_pk: int) -> None:
+    from mailbox.tasks import deliver, deliver_many
+
+    # One task per window (half a second) for all the messages this process accepted in it,
+    # not one publish per message; the outbox row is the record (see digitalpost/queueing.py).
+    wake_up_after_commit(deliver, deliver_many, delivery_pk)
 
 
 def _store_for_citizen(

@@ -277,6 +277,25 @@ def test_the_same_message_twice_gets_the_same_receipt(
     }
 
 
+def test_a_resend_wakes_the_delivery_whose_wake_up_was_lost(
+    client, sender, sender_system, person, django_capture_on_commit_callbacks, monkeypatch
+):
+    message_uuid, data = _letter_to(person, sender)
+    with monkeypatch.context() as lost:
+        # The first answer went with its connection, and the wake-up with it.
+        lost.setattr("mailbox.sending.wake_up_after_commit", lambda *args: None)
+        with django_capture_on_commit_callbacks(execute=True):
+            first = _post(client, sender_system, data, message_uuid)
+    assert Delivery.objects.get().state == Delivery.State.PENDING
+    assert not MailboxItem.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        second = _post(client, sender_system, data, message_uuid)
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert second.json() == first.json()
+    assert Delivery.objects.get().state == Delivery.State.DONE
+    assert MailboxItem.objects.get().mailbox == person.mailbox
+
+
 def test_a_different_message_with_a_used_uuid_is_refused_with_409(client, sender, sender_system, person):
     message_uuid, data = _letter_to(person, sender)
     assert _post(client, sender_system, data, message_uuid).status_code == 201
