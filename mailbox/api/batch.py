@@ -13,6 +13,7 @@ import lzma
 import tarfile
 
 from django.conf import settings
+from django.http.multipartparser import MultiPartParserError
 from rest_framework import status
 from rest_framework.response import Response
 
@@ -26,6 +27,7 @@ MAX_MEMBERS = 200_000
 def send_batch(request, content_type: str) -> Response:
     system = request.auth
     limit = settings.DIGITALPOST_MAX_BATCH_BYTES
+    name = "file"  # what a receipt calls a single MeMo sent as the whole body
     if content_type == LZMA_TYPE:
         data = read_body(request, limit)
         if data is None:
@@ -34,12 +36,25 @@ def send_batch(request, content_type: str) -> Response:
         declared = request.META.get("CONTENT_LENGTH")
         if declared and declared.isdigit() and int(declared) > limit:
             return too_large(limit)
-        upload = request._request.FILES.get("file")
-        if upload is None:
+        try:
+            uploads = request._request.FILES.getlist("file")
+        except MultiPartParserError as exc:
+            return error_response(400, "MULTIPART_UNREADABLE", f"The multipart body cannot be read: {exc}.")
+        if not uploads:
             return error_response(400, "FILE_PART_MISSING", "The multipart body needs a part named 'file'.")
+        if len(uploads) > 1:
+            # Taking one and dropping the others would answer 201 for files the hub never saw.
+            return error_response(
+                400,
+                "FILE_PART_REPEATED",
+                f"The multipart body has {len(uploads)} parts named 'file'; a batch is one part"
+                " (a tar archive, LZMA-compressed, or a single MeMo).",
+            )
+        upload = uploads[0]
         data = upload.read()
+        name = upload.name or name
     if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
-        members = iter([("file", data)])
+        members = iter([(name, data)])
     else:
         members = unpack_lzma_tar(
             data,

@@ -77,9 +77,10 @@ def _post_lzma(client, sender_system, data: bytes, **extra):
     return client.post(URL, data=data, content_type="application/x-lzma", **basic(system, token), **extra)
 
 
-def _refused(response, status: int, code: str) -> None:
+def _refused(response, status: int, code: str) -> dict:
     body = response.json()
     assert (response.status_code, body["code"]) == (status, code), body
+    return body
 
 
 def _letters(sender, people) -> list[tuple[uuid.UUID, bytes]]:
@@ -200,6 +201,55 @@ def test_a_multipart_upload_without_a_file_part_is_refused(client, sender, sende
     upload = SimpleUploadedFile("batch.tar.lzma", archive)
     response = client.post(URL, data={"upload": upload}, **basic(system, token))
     _refused(response, 400, "FILE_PART_MISSING")
+    assert send_rows() == before
+
+
+def test_a_multipart_file_part_holding_one_memo_names_its_receipt_by_the_part(
+    client, sender, sender_system, people
+):
+    system, token = sender_system
+    message_uuid, data = letter(sender_cvr=sender.cvr, recipient_id=people[0].cpr)
+    upload = SimpleUploadedFile("letter-17.xml", data, content_type="application/xml")
+    assert client.post(URL, data={"file": upload}, **basic(system, token)).status_code == 201
+    receipt = Receipt.objects.get(message_uuid=message_uuid, kind=Receipt.Kind.TECHNICAL)
+    assert receipt.details["file"] == "letter-17.xml"
+
+
+def test_a_multipart_upload_with_two_file_parts_is_refused_not_half_taken(
+    client, sender, sender_system, people
+):
+    # Taking the last part and dropping the first would answer 201 for a file never judged.
+    system, token = sender_system
+    first, second = (tar_lzma([(f"{u}.xml", data)]) for u, data in _letters(sender, people)[:2])
+    before = send_rows()
+    response = client.post(
+        URL,
+        data={
+            "file": [
+                SimpleUploadedFile("1.tar.lzma", first, content_type="application/x-lzma"),
+                SimpleUploadedFile("2.tar.lzma", second, content_type="application/x-lzma"),
+            ]
+        },
+        **basic(system, token),
+    )
+    body = _refused(response, 400, "FILE_PART_REPEATED")
+    assert "2 parts" in body["message"]
+    assert send_rows() == before
+    assert not Batch.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["multipart/form-data", "multipart/form-data; boundary=", "multipart/form-data; boundary=\x00bad"],
+    ids=["no-boundary", "empty-boundary", "bad-boundary"],
+)
+def test_an_unreadable_multipart_body_gets_the_json_error_shape(client, sender_system, content_type):
+    system, token = sender_system
+    before = send_rows()
+    response = client.post(URL, data=b"abc", content_type=content_type, **basic(system, token))
+    assert response["Content-Type"] == "application/json"
+    assert response.status_code == 400
+    assert response.json()["code"] in ("MULTIPART_UNREADABLE", "FILE_PART_MISSING")
     assert send_rows() == before
 
 
