@@ -207,6 +207,8 @@ SPECTACULAR_SETTINGS = {
         "ReceiptStatusEnum": "mailbox.models.Receipt.Status",
         "BusinessReceiptStatusEnum": ["COMPLETED", "INVALID"],
     },
+    # Path UUIDs in either case (mailbox/api/urls.py).
+    "PATH_CONVERTER_OVERRIDES": {"anyuuid": {"type": "string", "format": "uuid"}},
 }
 
 # --- The hub ----------------------------------------------------------------------------------
